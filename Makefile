@@ -1,0 +1,40 @@
+# enet4y2 — build, test, demo. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Flags passed through to upstream darknet's Makefile (empty = automatic default).
+GPU ?=
+CUDNN ?=
+CUDNN_HALF ?=
+OPENCV ?=
+OPENMP ?=
+AVX ?=
+ARCH ?=
+DARKNET_SRC ?=
+DEST ?=
+
+.PHONY: help venv darknet test lint demo clean-darknet
+
+help:
+	@echo "make venv      create .venv with enet4y2 and its test tools"
+	@echo "make darknet   build pinned upstream darknet + the cffi binding [GPU=1 CUDNN=1 CUDNN_HALF=1 OPENCV=1 OPENMP=1 AVX=1 ARCH=... DARKNET_SRC=dir]"
+	@echo "make test      run the test suite (darknet-marked tests skip without a build)"
+	@echo "make demo      build everything and run the end-to-end demo on generated data"
+	@echo "make lint      ruff"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check enet4y2 tests benchmarks scripts

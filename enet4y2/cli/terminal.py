@@ -1,0 +1,55 @@
+"""The one shared terminal: rich consoles for output (stdout) and for errors, warnings
+and progress (stderr), so `--json` output on stdout stays machine-readable."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+
+class Terminal:
+    """Output on `out`, everything for a human only on `err`."""
+
+    def __init__(self) -> None:
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    def abort(self, message: str, code: int = 1) -> NoReturn:
+        """A user error: one line on stderr, exit `code`, no traceback."""
+        self.err.print(f"[bold red]error:[/] {_one_line(message)}", soft_wrap=True)
+        raise click.exceptions.Exit(code)
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
+
+    def info(self, message: str) -> None:
+        self.err.print(message, soft_wrap=True)
+
+    def progress(self, *, transfer: bool = False, transient: bool = False) -> Progress:
+        """A progress display on stderr: items (N/M) or bytes (size, speed, ETA)."""
+        columns = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+        if transfer:
+            columns += [DownloadColumn(), TransferSpeedColumn()]
+        else:
+            columns += [MofNCompleteColumn()]
+        columns.append(TimeRemainingColumn())
+        return Progress(*columns, console=self.err, transient=transient)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split("\n")).strip()
+
+
+terminal = Terminal()

@@ -1,0 +1,32 @@
+"""The package imports without a darknet build and the CLI answers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+import enet4y2
+from enet4y2.cli import main
+
+
+def test_import_needs_no_extension():
+    # A fresh interpreter: importing the package and the CLI must not load the binding.
+    code = (
+        "import sys, enet4y2, enet4y2.cli; "
+        "print(any(m.startswith('enet4y2.darknet._darknet_cffi') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_version():
+    result = CliRunner().invoke(main, ["--version"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert enet4y2.__version__ in result.output
+
+
+def test_pinned_commit_is_a_full_sha():
+    assert len(enet4y2.DARKNET_PINNED_COMMIT) == 40
+    int(enet4y2.DARKNET_PINNED_COMMIT, 16)
