@@ -47,3 +47,19 @@ def shared_dir() -> Path:
 
 def reference_dir() -> Path:
     return shared_dir() / "reference"
+
+
+def read_build_record() -> dict | None:
+    """The record `make darknet` leaves beside the build (commit, flags, source), if any.
+
+    Keys: ``commit`` (str or None), ``commit_check`` ("git", "tree" or "unverified"),
+    ``source`` (where the tree came from), ``flags`` (GPU, CUDNN, CUDNN_HALF, OPENCV,
+    OPENMP, AVX as 0/1 and ARCH as text), ``built_at`` (ISO time).
+    """
+    import json
+
+    path = build_record_path()
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
