@@ -15,6 +15,7 @@ AVX ?=
 ARCH ?=
 DARKNET_SRC ?=
 DEST ?=
+DARKNET_ALLOW_OTHER ?=
 
 .PHONY: help venv darknet test lint demo clean-darknet
 
@@ -38,3 +39,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check enet4y2 tests benchmarks scripts
+
+darknet: $(STAMP)
+	$(PY) -m enet4y2.build GPU=$(GPU) CUDNN=$(CUDNN) CUDNN_HALF=$(CUDNN_HALF) OPENCV=$(OPENCV) \
+		OPENMP=$(OPENMP) AVX=$(AVX) ARCH='$(ARCH)' DARKNET_SRC='$(DARKNET_SRC)' DEST='$(DEST)' \
+		DARKNET_ALLOW_OTHER='$(DARKNET_ALLOW_OTHER)'

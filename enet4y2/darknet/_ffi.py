@@ -1,0 +1,44 @@
+"""The one import point of the compiled binding (like pygit2's ffi.py).
+
+The extension lives beside the darknet build it was compiled against
+(`<darknet_dir>/.enet4y2/cffi/`), so switching `ENET4Y2_DARKNET_DIR` switches both.
+Nothing else imports it; without a build, `load()` raises NotBuiltError.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+from functools import cache
+from pathlib import Path
+
+from enet4y2 import paths
+from enet4y2.darknet._builder import MODULE_NAME
+from enet4y2.errors import NotBuiltError
+
+
+def extension_path() -> Path | None:
+    """The compiled extension for this interpreter, if `make darknet` built one."""
+    folder = paths.darknet_dir() / ".enet4y2" / "cffi"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = folder / f"{MODULE_NAME}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def load():
+    """(ffi, lib) of the binding; NotBuiltError naming `make darknet` when absent."""
+    path = extension_path()
+    if path is None:
+        raise NotBuiltError(f"the darknet binding is not built in {paths.darknet_dir()}: "
+                            f"run `make darknet`")
+    spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise NotBuiltError(f"the darknet binding at {path} cannot be loaded ({exc}): "
+                            f"run `make darknet` again") from None
+    return module.ffi, module.lib
