@@ -48,7 +48,8 @@ class Cfg:
     @property
     def net(self) -> Section:
         if not self.sections or self.sections[0].type not in NET_TYPES:
-            raise CfgError(f"{self.where()}: the first section must be [net] — add a [net] "
+            first = self.sections[0] if self.sections else None
+            raise CfgError(f"{self.where(first)}: the first section must be [net] — add a [net] "
                            "section with width, height and channels at the top")
         return self.sections[0]
 
