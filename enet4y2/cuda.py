@@ -126,16 +126,27 @@ def default_arch(nvcc: Path) -> str:
     return arch_flags(caps)
 
 
+def library_dirs(home: Path | None = None) -> list[Path]:
+    """Where CUDA libraries may be: the toolkit, distro folders, then NVIDIA's wheels."""
+    home = home or cuda_home()
+    dirs = [home / d for d in _SYSTEM_LIB_DIRS] if home else []
+    dirs += [Path(d) for d in _DISTRO_LIB_DIRS] + [w / "lib" for w in _wheel_roots()]
+    return [d for d in dirs if d.is_dir()]
+
+
+def find_library(name: str) -> Path | None:
+    """libNAME.so[.N] in `library_dirs()` (e.g. "cudnn", "cublas")."""
+    return _find_lib(name, library_dirs())
+
+
 def setup(work_dir: Path, *, cudnn: bool) -> CudaSetup:
     """Locate the toolkit and libraries; make the link folder under `work_dir`."""
     home = cuda_home()
     if home is None:
         raise BuildError("GPU=1 but no CUDA toolkit found (no nvcc on PATH, CUDA_HOME unset)")
-    wheels = _wheel_roots()
-    system_dirs = [home / d for d in _SYSTEM_LIB_DIRS] + [Path(d) for d in _DISTRO_LIB_DIRS]
-    lib_dirs = [d for d in system_dirs + [w / "lib" for w in wheels] if d.is_dir()]
+    lib_dirs = library_dirs(home)
     include_dirs = [d for d in [home / "include", Path("/usr/local/cudnn/include")]
-                    + [w / "include" for w in wheels] if d.is_dir()]
+                    + [w / "include" for w in _wheel_roots()] if d.is_dir()]
 
     needed = ["cudart", "cublas", "cublasLt", "curand"] + (["cudnn"] if cudnn else [])
     link_dir = work_dir / "cuda-link"

@@ -41,3 +41,13 @@ def darknet_exe() -> Path:
     if not exe.is_file():
         pytest.skip(NOT_BUILT)
     return exe
+
+
+@pytest.fixture(scope="session")
+def tiny_detector():
+    """A small enet4y2 really trained by darknet on generated data (see tests/tiny.py)."""
+    if not paths.darknet_built():
+        pytest.skip(NOT_BUILT)
+    from tiny import build_tiny_detector
+
+    return build_tiny_detector()

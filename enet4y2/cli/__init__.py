@@ -37,3 +37,8 @@ def main() -> None:
 
 
 # Commands: one module each under enet4y2.cli; each registers here (in --help order).
+from enet4y2.cli.detect import detect  # noqa: E402
+from enet4y2.cli.doctor import doctor  # noqa: E402
+
+main.add_command(detect)
+main.add_command(doctor)

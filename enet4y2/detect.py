@@ -1,0 +1,100 @@
+"""Detection over image files: decode ahead in threads, detect, format like darknet's
+`-ext_output`, draw boxes. Formatting and drawing are pure; I/O is in `iter_images`."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from enet4y2.darknet import Detections
+from enet4y2.errors import ImageError, MissingFileError
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file (BGR uint8); one-line errors for missing or undecodable files."""
+    import cv2
+
+    if not path.is_file():
+        raise MissingFileError(f"image not found: {path}")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageError(f"cannot decode {path} as an image")
+    return image
+
+
+def iter_images(paths: Iterable[Path], workers: int = 2,
+                ahead: int = 8) -> Iterator[tuple[Path, np.ndarray]]:
+    """Decode images in a thread pool, `ahead` at most in flight (OpenCV drops the GIL)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        it = iter(paths)
+        for path in it:
+            pending.append((path, pool.submit(read_image, path)))
+            if len(pending) >= ahead:
+                break
+        while pending:
+            path, future = pending.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(read_image, nxt)))
+            yield path, future.result()
+
+
+def _name(dets: Detections, class_id: int) -> str:
+    if dets.names and class_id < len(dets.names):
+        return dets.names[class_id]
+    return str(class_id)
+
+
+def ext_output(dets: Detections) -> str:
+    """Lines as darknet's `detector test -ext_output` prints them (sorted by left edge)."""
+    order = np.argsort(dets.boxes[:, 0], kind="stable") if len(dets) else []
+    lines = []
+    for i in order:
+        x, y, w, h = (float(v) for v in dets.boxes[i])
+        lines.append(f"{_name(dets, int(dets.classes[i]))}: {dets.scores[i] * 100:.0f}%\t"
+                     f"(left_x: {round(x):4d}   top_y: {round(y):4d}   "
+                     f"width: {round(w):4d}   height: {round(h):4d})")
+    return "\n".join(lines)
+
+
+def draw(image: np.ndarray, dets: Detections) -> np.ndarray:
+    """A copy of `image` with boxes and labels drawn (colour per class)."""
+    import cv2
+
+    out = image.copy()
+    thickness = max(1, round(min(out.shape[:2]) * 0.004))
+    for d in dets:
+        hue = (d.class_id * 47) % 180
+        colour = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0].tolist()
+        p1 = (round(d.x), round(d.y))
+        p2 = (round(d.x + d.w), round(d.y + d.h))
+        cv2.rectangle(out, p1, p2, colour, thickness)
+        label = f"{d.name or d.class_id} {d.confidence:.2f}"
+        cv2.putText(out, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    colour, 1, cv2.LINE_AA)
+    return out
+
+
+def save_image(path: Path, image: np.ndarray) -> None:
+    """Write an image atomically (temp file with the same extension, then rename)."""
+    import cv2
+
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    if not cv2.imwrite(str(tmp), image):
+        raise ImageError(f"cannot write image {path}")
+    os.replace(tmp, path)
+
+
+def to_record(path: Path, image: np.ndarray, dets: Detections, ms: float) -> dict:
+    """One JSON-lines record for an image."""
+    return {"image": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "milliseconds": round(ms, 2),
+            "detections": [{**d._asdict(), "confidence": round(d.confidence, 6),
+                            "x": round(d.x, 2), "y": round(d.y, 2), "w": round(d.w, 2),
+                            "h": round(d.h, 2)} for d in dets]}

@@ -1,0 +1,75 @@
+"""A small detector really trained by darknet, shared by the darknet-marked tests.
+
+The synthetic dataset and a 64x64 enet4y2 (2 heads) from the cfg builder; trained by the
+darknet executable for a short schedule. Cached under build/test-cache keyed by everything
+that affects the result, so only the first run pays for the training (~1-2 min on 2 cores).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from enet4y2 import cfg as cfgmod
+from enet4y2 import models, paths, synthetic
+
+CACHE = paths.REPO_ROOT / "build" / "test-cache"
+ANCHORS = [8, 8, 12, 12, 16, 16, 22, 22, 28, 28, 36, 36]
+DATASET = {"train": 64, "valid": 16, "width": 96, "height": 80, "seed": 0}
+
+
+@dataclass(frozen=True)
+class TinyDetector:
+    root: Path
+    cfg: Path
+    weights: Path
+    data: Path
+    train_list: Path
+    valid_list: Path
+    names: Path
+    classes: int
+    width: int
+    height: int
+    log: Path
+
+
+def tiny_cfg(max_batches: int = 120, **overrides) -> cfgmod.Cfg:
+    """The small cfg: enet4y2 with 2 heads at 64x64, 2 classes, a gentle schedule."""
+    args = dict(classes=len(synthetic.NAMES), width=64, height=64, heads=2, batch=8,
+                subdivisions=1, max_batches=max_batches, learning_rate=0.0005, burn_in=30,
+                anchors=ANCHORS)
+    return models.enet4y2_cfg(**{**args, **overrides})
+
+
+def build_tiny_detector() -> TinyDetector:
+    cfg_text = cfgmod.write_cfg(tiny_cfg())
+    record = paths.read_build_record() or {}
+    key_src = json.dumps([cfg_text, DATASET, record.get("commit"), record.get("flags"),
+                          Path(synthetic.__file__).read_text()], sort_keys=True)
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    root = CACHE / f"tiny-{key}"
+    done = root / "DONE"
+    if not done.is_file():
+        tmp = CACHE / f".tiny-{key}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        ds = synthetic.make_dataset(tmp, **DATASET)
+        (tmp / "tiny.cfg").write_text(cfg_text)
+        with open(tmp / "train.log", "wb") as log:
+            subprocess.run([str(paths.darknet_executable()), "detector", "train", str(ds.data),
+                            str(tmp / "tiny.cfg"), "-dont_show"], cwd=tmp, stdout=log,
+                           stderr=subprocess.STDOUT, check=True, timeout=1800)
+        # The dataset's files hold absolute paths: regenerate them at the final location.
+        shutil.rmtree(root, ignore_errors=True)
+        os.replace(tmp, root)
+        synthetic.make_dataset(root, **DATASET)
+        if not (root / "backup" / "tiny_final.weights").is_file():
+            raise RuntimeError(f"darknet wrote no final weights; see {root / 'train.log'}")
+        done.write_text(key)
+    return TinyDetector(root, root / "tiny.cfg", root / "backup" / "tiny_final.weights",
+                        root / "synth.data", root / "train.txt", root / "valid.txt",
+                        root / "synth.names", len(synthetic.NAMES), 64, 64, root / "train.log")
