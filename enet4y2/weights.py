@@ -201,3 +201,69 @@ def atomic_write(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# -- for the CLI: plain dicts to render or dump as JSON --------------------------------
+def describe(path: str | Path, cfg_path: str | Path | None = None) -> dict:
+    """Header facts of a .weights file and, with a cfg, how it fits (with a verdict)."""
+    from enet4y2.cfg import load_cfg
+
+    p = _existing(path)
+    header = read_header(p)
+    report: dict = {"path": str(p), "version": header.version, "major": header.major,
+                    "minor": header.minor, "revision": header.revision,
+                    "seen": header.seen, "header_size": header.header_size,
+                    "size": p.stat().st_size}
+    if cfg_path is None:
+        return report
+    cfg = load_cfg(cfg_path)
+    match = match_size(report["size"], header, cfg)
+    total = len(cfg.layers)
+    verdicts = {
+        "full": f"full model: all {total} layers of {cfg_path} "
+                f"({match.actual_size:,} bytes as expected)",
+        "backbone": f"backbone: layers 0..{match.layers - 1} of {cfg_path} "
+                    f"({match.actual_size:,} of {match.expected_size:,} bytes) — train "
+                    "from it; darknet initializes the other layers",
+        "mismatch": _mismatch_verdict(match, str(cfg_path), total),
+    }
+    report.update(cfg=str(cfg_path), kind=match.kind, layers=match.layers,
+                  expected_size=match.expected_size, verdict=verdicts[match.kind])
+    return report
+
+
+def _mismatch_verdict(match: WeightsMatch, cfg_path: str, total: int) -> str:
+    if match.actual_size > match.expected_size:
+        where = (f"is {match.actual_size - match.expected_size:,} bytes larger than the "
+                 "full model")
+    else:
+        where = f"ends inside layer {match.layers} (after {match.layers} whole layers)"
+    return (f"mismatch: {match.actual_size:,} bytes, but {cfg_path} ({total} layers) expects "
+            f"{match.expected_size:,}; the file {where} — use the cfg these weights "
+            "were trained with (classifier weights: `enet4y2 weights cut W --cfg "
+            f"CLASSIFIER.cfg --for {cfg_path}`)")
+
+
+def cut_file(src: str | Path, cfg_path: str | Path, *, layers: int | None = None,
+             target: str | Path | None = None, output: str | Path | None = None) -> dict:
+    """`cut_weights` with the layer count given, or found from a target detector cfg."""
+    from enet4y2.cfg import load_cfg
+
+    if (layers is None) == (target is None):
+        raise WeightsError("give either --layers N or --for DETECTOR.cfg (not both)")
+    cfg = load_cfg(cfg_path)
+    if target is not None:
+        detector = load_cfg(target)
+        layers = shared_layers(cfg, detector)
+        if layers == 0 or infer(cfg).weights_floats(layers) == 0:
+            raise WeightsError(f"{cfg_path} and {target} share no layers with weights — "
+                               "is --cfg the cfg SRC was trained with?")
+    assert layers is not None
+    src_path = Path(src)
+    if output is None:
+        stem = src_path.name.removesuffix(".weights")
+        output = src_path.with_name(f"{stem}.conv.{layers}")
+    out = cut_weights(src_path, cfg, layers, output)
+    return {"source": str(src_path), "cfg": str(cfg_path), "layers": layers,
+            "output": str(out), "size": out.stat().st_size,
+            **({"target": str(target)} if target is not None else {})}

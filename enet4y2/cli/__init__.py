@@ -37,3 +37,11 @@ def main() -> None:
 
 
 # Commands: one module each under enet4y2.cli; each registers here (in --help order).
+
+from enet4y2.cli.cfg import cfg  # noqa: E402
+
+main.add_command(cfg)
+
+from enet4y2.cli.weights import weights  # noqa: E402
+
+main.add_command(weights)
