@@ -36,9 +36,13 @@ def main() -> None:
     """
 
 
-# Commands: one module each under enet4y2.cli; each registers here (in --help order).
+# Commands: one module each under enet4y2.cli, registered here (click lists them sorted).
+from enet4y2.cli.cfg import cfg  # noqa: E402
 from enet4y2.cli.detect import detect  # noqa: E402
 from enet4y2.cli.doctor import doctor  # noqa: E402
+from enet4y2.cli.weights import weights  # noqa: E402
 
+main.add_command(cfg)
 main.add_command(detect)
 main.add_command(doctor)
+main.add_command(weights)

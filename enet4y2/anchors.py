@@ -1,0 +1,211 @@
+"""Anchors by k-means with IoU distance, as darknet's `detector calc_anchors` does it:
+box sizes scaled to the network size, Lloyd iterations
+with distance 1 - IoU(w,h) and mean updates (an empty cluster keeps its centre), at most
+1000 rounds, anchors sorted by area; reported with the mean best IoU. One change: darknet
+seeds the centres with k random boxes, which often lands two centres in one cluster;
+here they are seeded by greedy k-means++ (seeds drawn with probability ~ (1-IoU)^2 to
+the nearest seed). Vectorized numpy, so COCO's ~860k boxes take seconds.
+
+`kmeans_anchors` and the label helpers are pure; `boxes_from_data` reads a darknet .data
+file, its train list and the label files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from enet4y2.errors import DataError, MissingFileError
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """`anchors` is (k, 2) float, (w, h) in network pixels, sorted by area."""
+
+    anchors: np.ndarray
+    mean_iou: float
+    iterations: int
+
+    def rounded(self) -> list[tuple[int, int]]:
+        """As darknet prints them for networks wider than 32 px (`%3.0f`)."""
+        return [(int(np.rint(w)), int(np.rint(h))) for w, h in self.anchors]
+
+    def as_cfg_value(self) -> str:
+        return ", ".join(f"{w},{h}" for w, h in self.rounded())
+
+
+def iou_wh(boxes: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """IoU of (N,2) sizes against (k,2) sizes, both anchored at the same corner: (N,k)."""
+    inter = (np.minimum(boxes[:, None, 0], centers[None, :, 0])
+             * np.minimum(boxes[:, None, 1], centers[None, :, 1]))
+    areas = boxes[:, 0] * boxes[:, 1]
+    union = areas[:, None] + (centers[:, 0] * centers[:, 1])[None, :] - inter
+    return inter / union
+
+
+def _assign(boxes: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest centre (first on ties, like darknet) and its IoU. One contiguous pass per
+    centre keeps the temporaries small and cache-friendly."""
+    w = np.ascontiguousarray(boxes[:, 0], dtype=np.float32)
+    h = np.ascontiguousarray(boxes[:, 1], dtype=np.float32)
+    area = w * h
+    best = np.full(len(w), -1.0, dtype=np.float32)
+    labels = np.zeros(len(w), dtype=np.intp)
+    inter = np.empty_like(w)
+    tmp = np.empty_like(w)
+    for j, (cw, ch) in enumerate(np.asarray(centers, dtype=np.float32)):
+        np.minimum(w, cw, out=inter)
+        np.minimum(h, ch, out=tmp)
+        inter *= tmp
+        np.add(area, cw * ch, out=tmp)
+        tmp -= inter
+        np.divide(inter, tmp, out=inter)
+        better = inter > best
+        labels[better] = j
+        np.maximum(best, inter, out=best)
+    return labels, best
+
+
+def _seed_centers(boxes: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Greedy k-means++ seeding with the IoU distance: each step draws a few candidates
+    with probability ~ d^2 and keeps the one that lowers the total d^2 most."""
+    tries = 2 + int(np.log(k))
+    chosen = [int(rng.integers(len(boxes)))]
+    nearest = 1.0 - iou_wh(boxes, boxes[chosen])[:, 0]
+    for _ in range(1, k):
+        weights = nearest.astype(np.float64) ** 2
+        total = weights.sum()
+        if total <= 0:
+            candidates = rng.integers(len(boxes), size=tries)
+        else:
+            candidates = rng.choice(len(boxes), size=tries, p=weights / total)
+        dists = 1.0 - iou_wh(boxes, boxes[candidates])  # (N, tries)
+        merged = np.minimum(nearest[:, None], dists)
+        best = int(np.argmin((merged.astype(np.float64) ** 2).sum(axis=0)))
+        chosen.append(int(candidates[best]))
+        nearest = merged[:, best]
+    return boxes[chosen].astype(np.float64)
+
+
+def kmeans_anchors(wh: np.ndarray, k: int, *, seed: int | None = 0,
+                   max_iter: int = 1000, tol: float = 0.01) -> Anchors:
+    """k anchors for (N,2) box sizes in pixels (already scaled to the network size).
+
+    Stops when no box changes cluster (darknet's rule), or earlier when no centre moves
+    by more than `tol` pixels (anchors are written as whole pixels; the slow tail of
+    Lloyd's iterations on a continuum of sizes changes nothing visible)."""
+    boxes = np.asarray(wh, dtype=np.float32).reshape(-1, 2)
+    if k < 1:
+        raise DataError(f"--num-anchors {k} — ask for at least 1 anchor")
+    if len(boxes) < k:
+        raise DataError(f"{len(boxes)} boxes for {k} anchors — label more boxes or ask for "
+                        "fewer anchors")
+    if not np.all(boxes > 0) or not np.all(np.isfinite(boxes)):
+        raise DataError("box sizes must be positive — check the label files")
+    rng = np.random.default_rng(seed)
+    centers = _seed_centers(boxes, k, rng)
+    labels = np.full(len(boxes), -1)
+    iterations = 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - reported below
+        new_labels, _ = _assign(boxes, centers.astype(np.float32))
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        counts = np.bincount(labels, minlength=k)
+        sums = np.stack([np.bincount(labels, weights=boxes[:, d], minlength=k)
+                         for d in (0, 1)], axis=1)
+        filled = counts > 0
+        previous = centers.copy()
+        centers[filled] = sums[filled] / counts[filled, None]
+        if np.abs(centers - previous).max() <= tol:
+            break
+    order = np.argsort(centers[:, 0] * centers[:, 1], kind="stable")
+    centers = centers[order]
+    _, best = _assign(boxes, centers.astype(np.float32))
+    return Anchors(centers, float(best.mean()), iterations)
+
+
+def parse_labels(text: str, name: str = "<labels>") -> np.ndarray:
+    """(n, 2) normalized (w, h) from a darknet label file `class x y w h` (pure)."""
+    rows = [line.split() for line in text.splitlines() if line.strip()]
+    if not rows:
+        return np.zeros((0, 2), dtype=np.float32)
+    try:
+        values = np.array([[float(r[3]), float(r[4])] for r in rows], dtype=np.float32)
+    except (IndexError, ValueError):
+        raise DataError(f"{name}: lines must be `class x y w h` — fix the label file") from None
+    return values
+
+
+def label_path(image_path: str) -> str:
+    """The label file darknet reads for an image (`replace_image_to_label`)."""
+    out = image_path
+    for old, new in (("/images/train2017/", "/labels/train2017/"),
+                     ("/images/val2017/", "/labels/val2017/"),
+                     ("/JPEGImages/", "/labels/"),
+                     ("/images/train2014/", "/labels/train2014/"),
+                     ("/images/val2014/", "/labels/val2014/")):
+        out = out.replace(old, new, 1)
+    out = out.strip()
+    for ext in (".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".bmp", ".BMP", ".ppm",
+                ".PPM", ".tiff", ".TIFF"):
+        if out.endswith(ext):
+            return out[: -len(ext)] + ".txt"
+    return out
+
+
+def parse_data_file(text: str) -> dict[str, str]:
+    """`key = value` pairs of a darknet .data file, whitespace removed as darknet does."""
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = "".join(raw.split())
+        if not line or line[0] in "#;":
+            continue
+        key, sep, value = line.partition("=")
+        if sep and key not in out:
+            out[key] = value
+    return out
+
+
+def _resolve(path: str, base: Path) -> Path:
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    return base / p  # darknet resolves against the working directory; try the file's too
+
+
+def boxes_from_data(datafile: str | Path, width: int, height: int,
+                    progress: Callable[[Iterable[str], int], Iterable[str]] | None = None
+                    ) -> np.ndarray:
+    """All training boxes of a .data file as (N,2) sizes in network pixels.
+    Images without a label file are skipped (darknet lists them in bad.list)."""
+    data_path = Path(datafile)
+    if not data_path.is_file():
+        raise MissingFileError(f"{data_path}: no such data file — check the path")
+    options = parse_data_file(data_path.read_text())
+    if "train" not in options:
+        raise DataError(f"{data_path}: no train= line — add train=<list of images>")
+    train = _resolve(options["train"], data_path.parent)
+    if not train.is_file():
+        raise MissingFileError(f"{train}: train list from {data_path} not found — fix "
+                               "train= or run from the directory darknet would use")
+    images = [line.strip() for line in train.read_text().splitlines() if line.strip()]
+    iterator: Iterable[str] = progress(images, len(images)) if progress else images
+    chunks = []
+    for image in iterator:
+        path = _resolve(label_path(image), train.parent)
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        chunks.append(parse_labels(text, os.fspath(path)))
+    wh = np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.float32)
+    wh = wh[(wh[:, 0] > 0) & (wh[:, 1] > 0)]
+    if not len(wh):
+        raise DataError(f"{data_path}: no boxes found in the label files of {train} — "
+                        "check that labels/ sits beside images/")
+    return wh * np.array([width, height], dtype=np.float32)

@@ -1,0 +1,167 @@
+"""`enet4y2 cfg`: generate a detector cfg, `show` its layers, `check` it."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.markup import escape
+
+from enet4y2.cli.terminal import terminal
+
+_GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "output")
+
+
+@click.group("cfg", invoke_without_command=True, no_args_is_help=True)
+@click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default 80).")
+@click.option("--names", type=click.Path(dir_okay=False),
+              help="A .names file; its line count sets --classes.")
+@click.option("--width", type=click.IntRange(min=32), default=416, show_default=True)
+@click.option("--height", type=click.IntRange(min=32), default=416, show_default=True)
+@click.option("--heads", type=click.IntRange(2, 4), default=4, show_default=True,
+              help="YOLO heads: 4 is enet4y2, 2 is enet-coco.")
+@click.option("--anchors", help="Anchors as w,h pairs: 10,14,23,27,...")
+@click.option("--anchors-from", type=click.Path(dir_okay=False), metavar="DATAFILE",
+              help="Compute anchors by k-means (IoU) over the .data file's train labels.")
+@click.option("--num-anchors", type=click.IntRange(min=1), default=6, show_default=True,
+              help="How many anchors --anchors-from computes.")
+@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--subdivisions", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--max-batches", type=click.IntRange(min=1),
+              help="Default: max(2000*classes, 6000); steps at 80% and 90%.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.pass_context
+def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, anchors_from,
+        num_anchors, batch, subdivisions, max_batches, output, as_json) -> None:
+    """Write a B0-4Y detector cfg, or inspect one (`show`, `check`).
+
+    \b
+    Examples:
+      enet4y2 cfg --classes 3 -o my.cfg              # enet4y2, 3 classes, 416x416
+      enet4y2 cfg --names obj.names --width 608 --height 608 -o obj.cfg
+      enet4y2 cfg --heads 2 -o enet.cfg              # the enet-coco layout
+      enet4y2 cfg --classes 3 --anchors-from obj.data -o my.cfg
+      enet4y2 cfg show cfg/enet4y2-coco.cfg
+      enet4y2 cfg check my.cfg
+    """
+    given = {k: v for k, v in locals().items() if k in _GENERATE and v is not None}
+    if ctx.invoked_subcommand is not None:
+        if given:
+            terminal.abort(f"--{next(iter(given)).replace('_', '-')} is for generating a "
+                           f"cfg — drop it before `{ctx.invoked_subcommand}`")
+        return
+    if output is None:
+        terminal.abort("nothing to write — give -o OUT.cfg (or use `cfg show`/`cfg check`)")
+    from enet4y2.cfg_files import generate
+
+    with terminal.progress(transient=True) as bar:
+        def progress(items, total):
+            task = bar.add_task("reading labels", total=total)
+            for item in items:
+                yield item
+                bar.advance(task)
+
+        summary = generate(
+            output=output, classes=classes, names=names, width=width, height=height,
+            heads=heads, anchors=anchors, anchors_from=anchors_from,
+            num_anchors=num_anchors, batch=batch, subdivisions=subdivisions,
+            max_batches=max_batches, progress=progress,
+        )
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    if "mean_iou" in summary:
+        terminal.info(f"anchors from {summary['boxes']} boxes: {summary['anchors']} "
+                      f"(mean IoU {summary['mean_iou']:.2%})")
+    terminal.out.print(escape(
+        f"wrote {summary['path']}: {summary['layers']} layers, {summary['heads']} heads, "
+        f"{summary['classes']} classes, {summary['width']}x{summary['height']}, "
+        f"{summary['bflops']:.3f} BFLOPs, max_batches {summary['max_batches']} "
+        f"(steps {summary['steps']})"), soft_wrap=True)
+
+
+@cfg.command("show")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON.")
+def show(path: str, as_json: bool) -> None:
+    """A table of the layers: type, output shape, BFLOPs, parameters; totals.
+
+    \b
+    Examples:
+      enet4y2 cfg show cfg/enet4y2-coco.cfg
+      enet4y2 cfg show my.cfg --json | jq .total_bflops
+    """
+    from enet4y2.cfg_files import model_summary
+
+    summary = model_summary(path)
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        terminal.out.print(_table(summary))
+
+
+@cfg.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+def check(path: str, as_json: bool) -> None:
+    """Every problem darknet would crash on or silently get wrong, with its line and fix.
+    Exits 1 when there are problems.
+
+    \b
+    Examples:
+      enet4y2 cfg check my.cfg
+      enet4y2 cfg check my.cfg --json
+    """
+    from enet4y2.cfg_files import check_file
+
+    report = check_file(path)
+    if as_json:
+        click.echo(json.dumps(report))
+    else:
+        for note in report["warnings"]:
+            terminal.warn(escape(note))
+        for problem in report["problems"]:
+            terminal.out.print(f"[bold red]✗[/] {escape(problem)}", soft_wrap=True)
+        if report["ok"]:
+            terminal.out.print(f"[green]ok[/] {escape(path)}: {report['layers']} layers, "
+                               f"{report['bflops']:.3f} BFLOPs, {report['classes']} classes",
+                               soft_wrap=True)
+        else:
+            terminal.err.print(f"{len(report['problems'])} problem(s) in {path}")
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+_SHORT = {"convolutional": "conv", "scale_channels": "scale", "connected": "conn"}
+
+
+def _table(summary: dict):
+    from rich import box
+    from rich.table import Table
+
+    rows = [
+        [str(m["index"]), _SHORT.get(m["type"], m["type"]), escape(m["detail"]),
+         "x".join(map(str, m["input"])), "x".join(map(str, m["output"])),
+         f"{m['bflops']:.3f}", f"{m['params']:,}"]
+        for m in summary["layers"]
+    ]
+    total = ["", "total", "", "", "", f"{summary['total_bflops']:.3f}",
+             f"{summary['param_count']:,}"]
+    table = Table(title=escape(f"{summary['path']} — {summary['width']}x{summary['height']}"
+                               f"x{summary['channels']}, {summary['classes']} classes"),
+                  title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False, collapse_padding=True, caption_justify="left",
+                  caption=f"weights file: {summary['weights_bytes']:,} bytes")
+    for col, name in enumerate(("layer", "type", "", "input", "output", "BFLOPs", "params")):
+        widest = max(len(row[col]) for row in [*rows, total, [name] * 7])
+        if name == "":  # the detail column gives way when the terminal is narrow
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=widest)
+        else:
+            table.add_column(name, justify="left" if name == "type" else "right",
+                             no_wrap=True, min_width=widest)
+    for row in rows:
+        table.add_row(*row)
+    table.add_section()
+    table.add_row(*total)
+    return table
