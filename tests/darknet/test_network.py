@@ -1,0 +1,185 @@
+"""Network on the real libdarknet: same detections as the darknet executable, bad input
+as Python exceptions, no leaks, the GIL released during the forward pass."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from enet4y2 import paths
+from enet4y2.darknet import Network
+from enet4y2.errors import CfgError, ImageError, MissingFileError, WeightsError
+
+pytestmark = pytest.mark.darknet
+
+LINE = re.compile(r"^(\w+): (\d+)%\t\(left_x:\s*(-?\d+)\s+top_y:\s*(-?\d+)\s+"
+                  r"width:\s*(-?\d+)\s+height:\s*(-?\d+)\)", re.M)
+
+
+def executable_detections(tiny, image: Path, thresh: float, letterbox: bool) -> list[tuple]:
+    argv = [str(paths.darknet_executable()), "detector", "test", str(tiny.data),
+            str(tiny.cfg), str(tiny.weights), str(image), "-ext_output", "-dont_show",
+            "-thresh", str(thresh)]
+    if letterbox:
+        argv.append("-letter_box")
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300,
+                         cwd=tiny.root).stdout
+    return [(m[0], int(m[1]), *map(int, m[2:])) for m in LINE.findall(out)]
+
+
+@pytest.fixture(scope="module")
+def png_images(tiny_detector, tmp_path_factory):
+    """Validation images as PNG, so darknet (stb) and OpenCV decode identical pixels."""
+    out = tmp_path_factory.mktemp("png")
+    paths_ = []
+    for line in tiny_detector.valid_list.read_text().split()[:4]:
+        png = out / (Path(line).stem + ".png")
+        cv2.imwrite(str(png), cv2.imread(line))
+        paths_.append(png)
+    return paths_
+
+
+@pytest.fixture(scope="module")
+def net(tiny_detector):
+    with Network(tiny_detector.cfg, tiny_detector.weights, names=tiny_detector.names) as n:
+        yield n
+
+
+@pytest.mark.parametrize("letterbox", [False, True])
+def test_detect_matches_darknet_executable(tiny_detector, net, png_images, letterbox):
+    thresh = 0.05
+    compared = 0
+    for png in png_images:
+        expected = executable_detections(tiny_detector, png, thresh, letterbox)
+        dets = net.detect(cv2.imread(str(png)), thresh=thresh, letterbox=letterbox)
+        ours = [(d.name, d.confidence * 100, d.x, d.y, d.w, d.h) for d in dets]
+        assert len(ours) == len(expected), (png, ours, expected)
+        for name, pct, left, top, width, height in expected:
+            match = [o for o in ours if o[0] == name and abs(o[2] - left) <= 1
+                     and abs(o[3] - top) <= 1 and abs(o[4] - width) <= 1
+                     and abs(o[5] - height) <= 1]
+            assert match, (png, name, left, top, ours)
+            assert min(abs(o[1] - pct) for o in match) <= 1.0
+            compared += 1
+    assert compared > 0, "the tiny model gave no detections to compare"
+
+
+def test_detect_batch_equals_single(tiny_detector, png_images, net):
+    images = [cv2.imread(str(p)) for p in png_images]
+    with Network(tiny_detector.cfg, tiny_detector.weights, batch=len(images)) as batched:
+        results = batched.detect_batch(images, thresh=0.05)
+    for image, got in zip(images, results, strict=True):
+        want = net.detect(image, thresh=0.05)
+        np.testing.assert_array_equal(got.classes, want.classes)
+        # batched GEMM sums in another order: equal to float rounding, not bit for bit
+        np.testing.assert_allclose(got.boxes, want.boxes, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-4, atol=1e-5)
+
+
+def test_detections_are_numpy_and_tuples(net, png_images):
+    dets = net.detect(cv2.imread(str(png_images[0])), thresh=0.01)
+    assert dets.boxes.dtype == np.float32 and dets.boxes.shape == (len(dets), 4)
+    assert dets.classes.dtype == np.int32
+    first = next(iter(dets))
+    assert first.name in ("square", "disc") and 0 < first.confidence <= 1
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_thousand_detect_calls_do_not_leak(net, png_images):
+    image = cv2.imread(str(png_images[0]))
+    for _ in range(100):
+        net.detect(image, thresh=0.01)
+    before = _rss_kb()
+    for _ in range(1000):
+        net.detect(image, thresh=0.01)
+    grown = _rss_kb() - before
+    assert grown < 5 * 1024, f"RSS grew by {grown} kB over 1000 detect calls"
+
+
+def test_gil_is_released_during_forward(tiny_detector):
+    # A big input makes the forward pass long enough to measure another thread's progress.
+    with Network(tiny_detector.cfg, tiny_detector.weights, batch=8) as big:
+        counter, stop = [0], threading.Event()
+
+        def spin():
+            while not stop.is_set():
+                counter[0] += 1
+
+        t = threading.Thread(target=spin)
+        t.start()
+        time.sleep(0.05)
+        start = counter[0]
+        big.predict_raw()
+        during = counter[0] - start
+        stop.set()
+        t.join()
+    assert during > 1000, f"the other thread advanced only {during} times"
+
+
+def test_close_is_idempotent_and_final(tiny_detector):
+    n = Network(tiny_detector.cfg, tiny_detector.weights)
+    n.close()
+    n.close()
+    with pytest.raises(ValueError, match="closed"):
+        n.detect(np.zeros((32, 32, 3), np.uint8))
+
+
+def test_load_is_quiet_and_captures_darknet_output(tiny_detector, capfd):
+    with Network(tiny_detector.cfg, tiny_detector.weights) as n:
+        n.detect(np.zeros((40, 50, 3), np.uint8))
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert "conv" in n.load_log  # darknet's layer table was captured, not lost
+
+
+# --- bad input: Python exceptions, and the process survives ---------------------------
+
+def test_missing_cfg(tmp_path):
+    with pytest.raises(MissingFileError):
+        Network(tmp_path / "nope.cfg")
+
+
+def test_cfg_with_syntax_error(tmp_path, tiny_detector):
+    bad = tmp_path / "bad.cfg"
+    bad.write_text(tiny_detector.cfg.read_text().replace("[convolutional]", "[convolutional",
+                                                         1))
+    with pytest.raises(CfgError, match="bad.cfg:"):
+        Network(bad)
+
+
+def test_missing_weights(tiny_detector, tmp_path):
+    with pytest.raises(MissingFileError):
+        Network(tiny_detector.cfg, tmp_path / "nope.weights")
+
+
+def test_weights_of_the_wrong_size(tiny_detector, tmp_path):
+    short = tmp_path / "short.weights"
+    short.write_bytes(tiny_detector.weights.read_bytes()[:-4000])
+    with pytest.raises(WeightsError, match="bytes"):
+        Network(tiny_detector.cfg, short)
+
+
+@pytest.mark.parametrize("array", [
+    np.zeros((0, 10, 3), np.uint8),
+    np.zeros((10, 10, 3), np.float32),
+    np.zeros((10, 10, 4), np.uint8),
+    np.zeros((10,), np.uint8),
+    "not an array",
+])
+def test_bad_arrays(net, array):
+    with pytest.raises(ImageError):
+        net.detect(array)
+    assert len(net.detect(np.full((30, 30, 3), 128, np.uint8), thresh=0.9)) >= 0
