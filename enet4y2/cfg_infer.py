@@ -41,7 +41,7 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class Model:
-    layers: tuple[LayerInfo, ...]
+    layers: list[LayerInfo]
 
     @property
     def total_bflops(self) -> float:
@@ -153,7 +153,7 @@ class _Inferrer:
             self.out.append(LayerInfo(index, kind or sec.type, ow, oh, oc, bflops, params,
                                       w, h, c, sec.line, detail))
             w, h, c = ow, oh, oc
-        return Model(tuple(self.out))
+        return Model(list(self.out))
 
     # -- layer types ------------------------------------------------------------------
     def _convolutional(self, sec: Section, index: int, w: int, h: int, c: int):
