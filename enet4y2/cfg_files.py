@@ -51,8 +51,10 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
              width: int = 416, height: int = 416, heads: int = 4, anchors: str | None = None,
              anchors_from: str | None = None, num_anchors: int = 6, batch: int = 64,
              subdivisions: int = 8, max_batches: int | None = None,
-             progress: Progress | None = None) -> dict:
-    """Build, validate and atomically write a cfg; returns a summary dict."""
+             progress: Progress | None = None,
+             on_stage: Callable[[str], None] | None = None) -> dict:
+    """Build, validate and atomically write a cfg; returns a summary dict. `progress`
+    wraps the label-file loop, `on_stage` hears about the (untimed) k-means step."""
     if classes is not None and names is not None:
         raise CfgError("--classes and --names both given — use one (--names counts lines)")
     if anchors is not None and anchors_from is not None:
@@ -65,6 +67,8 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
         from enet4y2.anchors import boxes_from_data, kmeans_anchors
 
         boxes = boxes_from_data(anchors_from, width, height, progress)
+        if on_stage:
+            on_stage(f"k-means over {len(boxes):,} boxes")
         found = kmeans_anchors(boxes, num_anchors)
         anchor_values = [v for pair in found.rounded() for v in pair]
         extra = {"boxes": len(boxes), "mean_iou": found.mean_iou,

@@ -41,7 +41,7 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class Model:
-    layers: tuple[LayerInfo, ...]
+    layers: list[LayerInfo]
 
     @property
     def total_bflops(self) -> float:
@@ -148,12 +148,15 @@ class _Inferrer:
             elif min(w, h, c) <= 0 and kind not in ("route", "shortcut", "scale_channels"):
                 info = (0, 0, 0, 0.0, 0, "")
             else:
+                if sec.get("antialiasing", "0") != "0":
+                    self.report(f"{cfg.where(sec, 'antialiasing')}: antialiasing adds a hidden "
+                                "blur layer enet4y2 does not model — remove it")
                 info = getattr(self, "_" + kind)(sec, index, w, h, c)
             ow, oh, oc, bflops, params, detail = info
             self.out.append(LayerInfo(index, kind or sec.type, ow, oh, oc, bflops, params,
                                       w, h, c, sec.line, detail))
             w, h, c = ow, oh, oc
-        return Model(tuple(self.out))
+        return Model(list(self.out))
 
     # -- layer types ------------------------------------------------------------------
     def _convolutional(self, sec: Section, index: int, w: int, h: int, c: int):

@@ -110,6 +110,7 @@ def test_base_is_valid():
         ("steps=4800,5400", "steps=5400,4800", 1, "steps must increase"),
         ("steps=4800,5400", "steps=4800,7000", 1, "step 7000 is after max_batches=6000"),
         ("scales=.1,.1", "scales=.1", 1, "1 scales for 2 steps"),
+        ("batch_normalize=1", "antialiasing=1", 1, "antialiasing adds a hidden blur layer"),
     ],
 )
 def test_invalid_cases_name_the_line(old, new, nth, expect):

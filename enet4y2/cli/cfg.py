@@ -67,6 +67,7 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
             heads=heads, anchors=anchors, anchors_from=anchors_from,
             num_anchors=num_anchors, batch=batch, subdivisions=subdivisions,
             max_batches=max_batches, progress=progress,
+            on_stage=lambda text: bar.add_task(text, total=None),
         )
     if as_json:
         click.echo(json.dumps(summary))
