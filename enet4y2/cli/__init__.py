@@ -37,3 +37,6 @@ def main() -> None:
 
 
 # Commands: one module each under enet4y2.cli; each registers here (in --help order).
+from enet4y2.cli.watch import watch  # noqa: E402
+
+main.add_command(watch)
