@@ -15,9 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+import numpy as np
+
 #: Lines longer than this are noise (darknet's lines are short): they are skipped whole,
 #: however the bytes were chunked, so memory stays bounded on a file with no newlines.
 MAX_LINE = 64 * 1024
+#: Column order of iteration rows (`LogParser.feed_table`, `LogState.columns`).
+ITERATION_COLUMNS = ("iteration", "loss", "avg_loss", "rate", "seconds", "images", "hours_left")
 
 
 @dataclass(frozen=True)
@@ -111,14 +115,26 @@ def parse_number(text: bytes) -> float:
         return math.nan
 
 
+class _Rows:
+    """Canonical iteration lines parsed in bulk: float64 rows in `ITERATION_COLUMNS` order."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+
 class LogParser:
     """Incremental, pure: `feed(bytes)` returns the events of the lines completed so far.
 
     A partial last line is kept until its end arrives (or `flush()`); feeding a text in
-    chunks split anywhere gives the same events as feeding it whole.
+    chunks split anywhere gives the same events as feeding it whole. Blocks of at least
+    `bulk_min` bytes are scanned with numpy (`_logscan`), smaller ones line by line; both
+    give the same events.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, bulk_min: int = 32 * 1024) -> None:
+        self.bulk_min = bulk_min
         self._tail = b""
         self._skipping = False  # inside an over-long line
         self.offset = 0  # bytes parsed into complete lines (the pending tail excluded)
@@ -136,11 +152,28 @@ class LogParser:
 
     def feed(self, data: bytes) -> list[Event]:
         """Parse `data` appended to what came before; events of completed lines."""
-        events: list[Event] = []
+        return _expand(self._feed(data))
+
+    def feed_table(self, data: bytes) -> tuple[np.ndarray, list[Event]]:
+        """Like `feed`, for bulk reading: iterations as one float64 array of rows
+        (`ITERATION_COLUMNS`), the other events (mAP, complaints) as objects."""
+        return _split(self._feed(data))
+
+    def flush(self) -> list[Event]:
+        """End of input: parse the pending partial line, if any."""
+        events: list = []
+        if self._tail and not self._skipping:
+            self._line(self._tail, events)
+        self.offset += len(self._tail)
+        self._tail, self._skipping = b"", False
+        return events
+
+    def _feed(self, data: bytes) -> list:
+        out: list = []
         end = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if end < 0:
             self._hold(data)
-            return events
+            return out
         block, rest = data[: end + 1], data[end + 1 :]
         first = _EOL.search(block)
         assert first is not None
@@ -148,22 +181,17 @@ class LogParser:
         if self._skipping or len(self._tail) + len(head) > MAX_LINE:
             self._skipping = False
         else:
-            self._line(self._tail + head, events)
+            self._line(self._tail + head, out)
         self.offset += len(self._tail) + first.end()
         self._tail = b""
-        self._block(block[first.end() :], events)
-        self.offset += len(block) - first.end()
+        body = block[first.end() :]
+        if len(body) >= self.bulk_min:
+            self._block_bulk(body, out)
+        else:
+            self._block(body, out)
+        self.offset += len(body)
         self._hold(rest)
-        return events
-
-    def flush(self) -> list[Event]:
-        """End of input: parse the pending partial line, if any."""
-        events: list[Event] = []
-        if self._tail and not self._skipping:
-            self._line(self._tail, events)
-        self.offset += len(self._tail)
-        self._tail, self._skipping = b"", False
-        return events
+        return out
 
     def _hold(self, data: bytes) -> None:
         if self._skipping:
@@ -175,53 +203,119 @@ class LogParser:
         else:
             self._tail += data
 
-    def _block(self, block: bytes, events: list[Event]) -> None:
-        """Complete lines (each ends with a terminator)."""
+    def _block(self, block: bytes, out: list) -> None:
+        """Complete lines (each ends with a terminator), one by one."""
         for line in _EOL.split(block):
             if line and len(line) <= MAX_LINE:
-                self._line(line, events)
+                self._line(line, out)
 
-    def _line(self, line: bytes, events: list[Event]) -> None:
-        for piece in _SPLIT.split(line):
-            if piece.strip():
-                self._piece(piece, events)
+    def _block_bulk(self, block: bytes, out: list) -> None:
+        """Complete lines, canonical iteration lines parsed at once with numpy; every other
+        line that can carry an event goes through `_line`, in order."""
+        from enet4y2 import _logscan as scan
 
-    def _piece(self, piece: bytes, events: list[Event]) -> None:
-        if b"avg" in piece:
-            it = parse_iteration(piece)
-            if it is not None:
-                self._iteration(it, events)
-                return
-        if b"mAP@" in piece or b"precision (mAP" in piece:
-            self._map(piece, events)
+        a = np.frombuffer(block, dtype=np.uint8)
+        starts, ends = scan.line_bounds(a, b"\r" in block)
+        view = scan.u64_view(a)
+        kinds = scan.classify(a, view, starts, ends)
+        it_lines = np.flatnonzero(kinds == scan.ITERATION)
+        rows, ok = scan.parse_iterations(a, view, starts[it_lines], ends[it_lines])
+        canon, rows = it_lines[ok], rows[ok]
+        kinds[it_lines[~ok]] = scan.OTHER
+        lengths = ends - starts
+        wanted = (kinds == scan.OTHER) & (lengths > 0) & (lengths <= MAX_LINE)
+        if not self._saw_map_calc:
+            wanted |= kinds == scan.LAST_ACCURACY
+        slow = np.flatnonzero(wanted)
+        done = 0
+        k = 0
+        while k < len(slow):
+            li = int(slow[k])
+            upto = int(np.searchsorted(canon, li))
+            if upto > done:
+                self._rows(rows[done:upto], out)
+                done = upto
+            before = self._saw_map_calc
+            self._line(block[starts[li] : ends[li]], out)
+            if self._saw_map_calc and not before:  # "Last accuracy" lines carry nothing now
+                rest = slow[k + 1 :]
+                slow = np.concatenate([slow[: k + 1], rest[kinds[rest] != scan.LAST_ACCURACY]])
+            k += 1
+        if done < len(rows):
+            self._rows(rows[done:], out)
+        # The status line: only the block's last one matters (max_batches is a value).
+        hi = len(block)
+        while (pos := block.rfind(b": loss=", 0, hi)) >= 0:
+            li = int(np.searchsorted(starts, pos, side="right")) - 1
+            if kinds[li] != scan.IGNORED and kinds[li] != scan.ITERATION:
+                value = line_status(block[starts[li] : ends[li]])
+                if value is not None:
+                    self.max_batches = value
+                    break
+            hi = int(starts[li])
+
+    def _rows(self, rows: np.ndarray, out: list) -> None:
+        its = rows[:, 0]
+        if (self._last_iteration is not None and its[0] <= self._last_iteration) or (
+            len(its) > 1 and bool((its[1:] <= its[:-1]).any())
+        ):
+            # A resumed run inside; best restarts at the last going-back point, and mAP
+            # reports only come from `_line`, so only the final segment's best matters.
+            self._best = None
+        self._last_iteration = int(its[-1])
+        self._map_since_iteration = False
+        out.append(_Rows(rows))
+
+    def _line(self, line: bytes, out: list) -> None:
+        kind = _line_kind(line)
+        if kind == "ignored":
             return
-        if b": loss=" in piece:
+        for piece in _SPLIT.split(line):
+            if not piece.strip():
+                continue
+            if kind == "generic":
+                self._piece(piece, out)
+                continue
             m = _STATUS.match(piece)
             if m:
                 self.max_batches = int(m.group(2))
-                return
-        kind = complaint_kind(piece)
-        if kind is not None:
-            events.append(Complaint(kind, piece.decode("utf-8", "replace").strip()))
+            elif kind == "last_accuracy" and b"mAP@" in piece:
+                self._map_last(piece, out)
 
-    def _iteration(self, it: Iteration, events: list[Event]) -> None:
+    def _piece(self, piece: bytes, out: list) -> None:
+        route, value = _route(piece)
+        if route == "iteration":
+            self._iteration(value, out)
+        elif route == "map":
+            if not self._map_calc(piece, out):
+                self._map_last(piece, out)
+        elif route == "status":
+            self.max_batches = value
+        elif route == "other":
+            kind = complaint_kind(piece)
+            if kind is not None:
+                out.append(Complaint(kind, piece.decode("utf-8", "replace").strip()))
+
+    def _iteration(self, it: Iteration, out: list) -> None:
         if self._last_iteration is not None and it.iteration <= self._last_iteration:
             self._best = None  # a resumed or restarted run: darknet's best starts over
         self._last_iteration = it.iteration
         self._map_since_iteration = False
-        events.append(it)
+        out.append(it)
 
-    def _map(self, piece: bytes, events: list[Event]) -> None:
+    def _map_calc(self, piece: bytes, out: list) -> bool:
         m = _MAP_VALIDATE.search(piece) or _MAP_TRAIN.search(piece)
-        if m is not None:
-            if parse_number(m.group(1)) != 0.5:
-                return
-            self._saw_map_calc = True
-            if self._map_since_iteration:  # the same calculation, printed twice
-                return
+        if m is None:
+            return False
+        if parse_number(m.group(1)) != 0.5:
+            return True
+        self._saw_map_calc = True
+        if not self._map_since_iteration:  # else: the same calculation, printed twice
             self._map_since_iteration = True
-            self._report(parse_number(m.group(2)), events)
-            return
+            self._report(parse_number(m.group(2)), out)
+        return True
+
+    def _map_last(self, piece: bytes, out: list) -> None:
         m = _MAP_LAST.search(piece)
         # Repeated every iteration; only logs without the calculation lines need it.
         if m is None or self._saw_map_calc or parse_number(m.group(1)) != 0.5:
@@ -229,14 +323,95 @@ class LogParser:
         value = (parse_number(m.group(2)), parse_number(m.group(3)))
         if value != self._last_accuracy:
             self._last_accuracy = value
-            self._report(value[0] / 100, events, best=value[1] / 100)
+            self._report(value[0] / 100, out, best=value[1] / 100)
 
-    def _report(self, value: float, events: list[Event], best: float | None = None) -> None:
+    def _report(self, value: float, out: list, best: float | None = None) -> None:
         if math.isfinite(value):
             self._best = max(value, self._best if self._best is not None else value)
         if best is not None and math.isfinite(best):
             self._best = max(best, self._best if self._best is not None else best)
-        events.append(MapReport(self._last_iteration, value, self._best))
+        out.append(MapReport(self._last_iteration, value, self._best))
+
+
+def _line_kind(line: bytes) -> str:
+    from enet4y2 import _logscan as scan
+
+    if line.startswith(scan.IGNORED_PREFIXES):
+        return "ignored"
+    if line.startswith(scan.STATUS_PREFIXES):
+        return "status"
+    if line.startswith(scan.LAST_ACCURACY_PREFIX):
+        return "last_accuracy"
+    return "generic"
+
+
+def _route(piece: bytes) -> tuple[str, object]:
+    """Where a piece of a generic line goes: iteration, map, status or other."""
+    if b"avg" in piece:
+        it = parse_iteration(piece)
+        if it is not None:
+            return "iteration", it
+    if b"mAP@" in piece:
+        return "map", None
+    if b": loss=" in piece:
+        m = _STATUS.match(piece)
+        if m:
+            return "status", int(m.group(2))
+    return "other", None
+
+
+def line_status(line: bytes) -> int | None:
+    """max_batches from the last status piece of a line, as `LogParser` reads lines."""
+    kind = _line_kind(line)
+    if kind == "ignored":
+        return None
+    found = None
+    for piece in _SPLIT.split(line):
+        if kind == "generic":
+            route, value = _route(piece)
+            if route == "status":
+                found = value
+        else:
+            m = _STATUS.match(piece)
+            if m:
+                found = int(m.group(2))
+    return found
+
+
+def _expand(items: list) -> list[Event]:
+    out: list[Event] = []
+    for item in items:
+        if isinstance(item, _Rows):
+            out.extend(_row_event(r) for r in item.array.tolist())
+        else:
+            out.append(item)
+    return out
+
+
+def _split(items: list) -> tuple[np.ndarray, list[Event]]:
+    arrays: list[np.ndarray] = []
+    pending: list[tuple] = []
+    others: list[Event] = []
+    for item in items:
+        if isinstance(item, Iteration):
+            pending.append((item.iteration, item.loss, item.avg_loss, item.rate, item.seconds,
+                            item.images, item.hours_left))
+            continue
+        if pending:
+            arrays.append(np.array(pending, dtype=np.float64))
+            pending = []
+        if isinstance(item, _Rows):
+            arrays.append(item.array)
+        else:
+            others.append(item)
+    if pending:
+        arrays.append(np.array(pending, dtype=np.float64))
+    rows = np.concatenate(arrays) if arrays else np.empty((0, 7), dtype=np.float64)
+    return rows, others
+
+
+def _row_event(r: list[float]) -> Iteration:
+    return Iteration(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6])
 
 
 def parse_iteration(piece: bytes) -> Iteration | None:

@@ -6,6 +6,7 @@ Both are also importable from `enet4y2.log`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -16,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from enet4y2.errors import MissingFileError
-from enet4y2.log import Complaint, Event, Iteration, LogParser, MapReport
+from enet4y2.log import ITERATION_COLUMNS, Complaint, Event, Iteration, LogParser, MapReport
 
 #: Column order of `LogState.columns()`.
-COLUMNS = ("iteration", "loss", "avg_loss", "rate", "seconds", "images", "hours_left")
+COLUMNS = ITERATION_COLUMNS
 #: Iterations over which the speed (iterations per second) is measured.
 RATE_WINDOW = 100
 
@@ -89,6 +90,29 @@ class LogState:
             elif isinstance(event, Complaint):
                 self.complaints[event.kind] += 1
                 self.recent_complaints = [*self.recent_complaints[-9:], event]
+
+    def update_table(self, rows: np.ndarray, events: list[Event]) -> None:
+        """Add what `LogParser.feed_table` returns: iteration rows, then other events."""
+        if len(rows):
+            self._add_rows(rows)
+        self.update(events)
+
+    def _add_rows(self, rows: np.ndarray) -> None:
+        its = rows[:, 0]
+        breaks = np.flatnonzero(its[1:] <= its[:-1]) + 1
+        bounds = [0, *breaks.tolist(), len(rows)]
+        for start, end in itertools.pairwise(bounds):
+            first, last = int(its[start]), int(its[end - 1])
+            seg = self._segments[-1] if self._segments else None
+            if start == 0 and seg is not None and first > seg[1]:
+                seg[1] = last
+                seg[2] += end - start
+            else:
+                self._segments.append([first, last, end - start])
+        self._table.extend(rows)
+        self.nan_count += int((~np.isfinite(rows[:, 2])).sum())
+        r = rows[-1].tolist()
+        self.last = Iteration(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6])
 
     def _add_iteration(self, it: Iteration) -> None:
         seg = self._segments[-1] if self._segments else None
@@ -243,7 +267,18 @@ class LogFollower:
         return self._offset
 
     def poll(self) -> list[Event]:
-        """Read what was appended; return its events (also added to `state`)."""
+        """Read what was appended; return its events in log order (also added to
+        `state`)."""
+        return self._poll(want_events=True)
+
+    def refresh(self) -> int:
+        """Read what was appended into `state` only (no event objects: fast on huge
+        logs); returns the bytes read."""
+        before = self._offset
+        self._poll(want_events=False)
+        return self._offset - before if self._offset >= before else self._offset
+
+    def _poll(self, want_events: bool) -> list[Event]:
         events: list[Event] = []
         try:
             with open(self.path, "rb") as f:
@@ -256,9 +291,12 @@ class LogFollower:
                     if len(self._head) < self._HEAD:
                         self._head += chunk[: self._HEAD - len(self._head)]
                     self._offset += len(chunk)
-                    new = self._parser.feed(chunk)
-                    self.state.update(new)
-                    events += new
+                    if want_events:
+                        new = self._parser.feed(chunk)
+                        self.state.update(new)
+                        events += new
+                    else:
+                        self.state.update_table(*self._parser.feed_table(chunk))
         except FileNotFoundError:
             raise MissingFileError(
                 f"log file {self.path} not found: give the path darknet's output goes to"

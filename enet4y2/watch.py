@@ -195,7 +195,7 @@ class Watcher:
     def refresh(self) -> bool:
         """Read appended bytes; True when the log changed."""
         before = (self.follower.offset, self.follower.restarts)
-        self.follower.poll()
+        self.follower.refresh()
         return (self.follower.offset, self.follower.restarts) != before
 
     def frame(self) -> Group:

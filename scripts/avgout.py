@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     follower = LogFollower(args.log)
     try:
-        follower.poll()
+        follower.refresh()
     except Enet4y2Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

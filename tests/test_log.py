@@ -208,3 +208,71 @@ def test_parse_iteration_rejects_dots_only():
 def _same(a: list, b: list) -> bool:
     """Event lists equal, nan == nan."""
     return len(a) == len(b) and all(repr(x) == repr(y) for x, y in zip(a, b, strict=False))
+
+
+# --- the numpy bulk path gives what the line-by-line path gives -------------------------
+
+def _both_paths(data: bytes) -> tuple[list, list, LogParser, LogParser]:
+    bulk, lines = LogParser(bulk_min=0), LogParser(bulk_min=1 << 40)
+    return (bulk.feed(data) + bulk.flush(), lines.feed(data) + lines.flush(), bulk, lines)
+
+
+def _noisy_log() -> bytes:
+    region = ("v3 (iou loss, Normalizer: (iou: 0.07, obj: 1.00, cls: 1.00) Region 139 Avg "
+              "(IOU: 0.654321), count: 12, class_loss = 1.234567, iou_loss = 2.345678, "
+              "total_loss = 3.580245 \n total_bbox = 1234, rewritten_bbox = 0.1 % \n")
+    parts = [training_log(1, 30).replace("Loaded: 0.000029 seconds\n",
+                                         "Loaded: 0.000029 seconds\n" + region)]
+    parts.append("\r rank = 100 of ranks = 1310 \r rank = 200 \rWrong label: truth.x = 2\n")
+    parts.append(iteration_line(31, "nan", "-nan") + iteration_line(32, "1.5", "1.25"))
+    parts.append(" 33: 1.500000, 1.500000 avg loss, 0.001000 rate, 0.5 seconds, 3 images, "
+                 "-1.000000 hours left\n")
+    parts.append("Loaded: 1 seconds Wrong annotation: ignored on a load-time line\n")
+    parts.append(training_log(20, 60, max_batches=900))
+    parts.append(" mean_average_precision (mAP@0.75) = 0.1 \n 61: x avg\n")
+    return "".join(parts).encode()
+
+
+def test_bulk_path_equals_line_path_on_a_noisy_log():
+    bulk, lines, pb, pl = _both_paths(_noisy_log())
+    assert len(iterations(lines)) == 74
+    assert _same(bulk, lines)
+    assert pb.max_batches == pl.max_batches == 900
+
+
+def test_bulk_table_equals_events():
+    data = _noisy_log()
+    p = LogParser(bulk_min=0)
+    rows, others = p.feed_table(data)
+    events = parse(data)
+    its = iterations(events)
+    assert [int(r[0]) for r in rows] == [i.iteration for i in its]
+    assert repr(rows[:, 2].tolist()) == repr([i.avg_loss for i in its])
+    assert _same(others, [e for e in events if not isinstance(e, Iteration)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([
+    *_ALPHABET, "\n", iteration_line(7, "1.500000", "2.250000"), "Loaded: 0.1 seconds\n",
+    " Last accuracy mAP@0.50 = 4.00 %, best = 5.00 % ", "\x1b[H\x1b[J3/99: loss=1 ",
+    " (next mAP calculation at 9 iterations) ", "v3 (", " total_bbox = ",
+    " mean average precision (mAP@0.50) = 0.300000, or 30.00 % \n",
+    " 5: 1.000000, 1.000000 avg loss, 0.001000 rate, 1.000000 seconds, 2 images, ",
+    "0.100000 hours left",
+]), max_size=120))
+def test_bulk_path_equals_line_path_on_noise(tokens):
+    bulk, lines, pb, pl = _both_paths("".join(tokens).encode())
+    assert _same(bulk, lines)
+    assert pb.max_batches == pl.max_batches
+
+
+def test_state_from_table_equals_state_from_events():
+    data = _noisy_log() + training_log(3, 8, map_every=0).encode()
+    a, b = LogState(), LogState()
+    a.update(parse(data))
+    p = LogParser(bulk_min=0)
+    rows, others = p.feed_table(data)
+    b.update_table(rows, others)
+    assert a.to_dict() == b.to_dict()
+    assert len(a.segments) == 3
+    assert repr(a.columns().tolist()) == repr(b.columns().tolist())
