@@ -27,9 +27,6 @@ LAST_ACCURACY_PREFIX = b" Last accuracy mA"
 _SEPARATORS = (b": ", b", ", b" avg loss, ", b" rate, ", b" seconds, ", b" images, ",
                b" hours left")
 _INT_FIELDS = (0, 5)  # iteration and images; the others are %f floats
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
-
-
 def line_bounds(a: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (terminator position) of every line of a block whose last byte is a
     terminator; `has_cr` says whether `\r` occurs (bytes.find is cheaper than a pass)."""
@@ -81,73 +78,80 @@ def classify(a: np.ndarray, view: np.ndarray, starts: np.ndarray,
     return kinds
 
 
-def _window(view: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """The 16 bytes at each position, as an (n, 16) uint8 array."""
-    both = np.empty((len(pos), 2), dtype="<u8")
-    both[:, 0] = view[pos]
-    both[:, 1] = view[pos + 8]
-    return both.view(np.uint8).reshape(len(pos), 16)
+#: The canonical line without its 12 digit runs (iteration, loss int/frac, avg int/frac,
+#: rate int/frac, seconds int/frac, images, hours_left int/frac).
+_TEMPLATE = (b" ", b": ", b".", b", ", b".", b" avg loss, ", b".", b" rate, ", b".",
+             b" seconds, ", b" images, ", b".", b" hours left")
+#: Which digit runs make each column: (int run, frac run or None).
+_FIELDS = ((0, None), (1, 2), (3, 4), (5, 6), (7, 8), (9, None), (10, 11))
+_LINE = 128  # canonical lines are shorter than this
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+# Packed-bit masks keeping the first `length` columns, for each length.
+_LENGTH_MASK = np.packbits(
+    np.arange(_LINE)[None, :] < np.arange(_LINE)[:, None], axis=1).view("<u8")
 
 
-def _digits(w: np.ndarray, ok: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """Leading decimal digits of each window row: (value, count); rows with none or more
-    than `limit` are marked not ok."""
-    n = len(w)
-    value = np.zeros(n, dtype=np.int64)
-    count = np.zeros(n, dtype=np.int64)
-    alive = ok.copy()
-    for j in range(limit + 1):
-        d = w[:, j] - np.uint8(_ZERO)
-        alive &= d < 10
-        if not alive.any():
-            break
-        if j == limit:
-            ok &= ~alive  # too many digits
-            break
-        value = np.where(alive, value * 10 + d, value)
-        count += alive
-    ok &= count > 0
-    return value, count
-
-
-def _literal(view: np.ndarray, pos: np.ndarray, lit: bytes, ok: np.ndarray) -> None:
-    for i in range(0, len(lit), 8):
-        part = lit[i : i + 8]
-        mask = np.uint64((1 << (8 * len(part))) - 1)
-        ok &= (view[pos + i] & mask) == np.uint64(int.from_bytes(part, "little"))
-
-
-def parse_iterations(a: np.ndarray, view: np.ndarray, starts: np.ndarray,
+def parse_iterations(a: np.ndarray, starts: np.ndarray,
                      ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Parse canonical iteration lines. Returns rows (n, 7: iteration, loss, avg_loss, rate,
-    seconds, images, hours_left) and a mask of the lines that were exactly canonical."""
+    seconds, images, hours_left) and a mask of the lines that were exactly canonical.
+
+    Lines are grouped by their layout (where the digits are); each layout is checked
+    against the canonical template once, then every line of the group byte by byte, and
+    its numbers are read from fixed columns."""
     n = len(starts)
     rows = np.zeros((n, 7), dtype=np.float64)
-    ok = np.ones(n, dtype=bool)
-    pos = starts + 1
-    limit = len(view) - 16
-    for field in range(7):
-        ok &= pos <= limit
-        pos = np.where(ok, pos, 0)
-        w = _window(view, pos)
-        if field in _INT_FIELDS:
-            value, count = _digits(w, ok, 15)
-            rows[:, field] = value
-            pos = pos + count
-        else:
-            whole, count = _digits(w, ok, 8)
-            ok &= w[np.arange(n), np.minimum(count, 15)] == _DOT
-            frac_cols = np.minimum(count[:, None] + np.arange(1, 7), 15)
-            frac = np.take_along_axis(w, frac_cols, axis=1) - np.uint8(_ZERO)
-            ok &= (frac < 10).all(axis=1) & (count <= 8)
-            frac_value = (frac.astype(np.int64) * _POW10[5::-1]).sum(axis=1)
-            # One correctly rounded division: equals float() of the printed text.
-            rows[:, field] = (whole * 1_000_000 + frac_value) / 1e6
-            pos = pos + count + 7
-        sep = _SEPARATORS[field]
-        ok &= pos + len(sep) <= limit
-        pos = np.where(ok, pos, 0)
-        _literal(view, pos, sep, ok)
-        pos = pos + len(sep)
-    ok &= pos == ends
+    ok = np.zeros(n, dtype=bool)
+    lens = ends - starts
+    idx = np.flatnonzero((lens < _LINE) & (starts + _LINE <= len(a)))
+    if not len(idx):
+        return rows, ok
+    lines = np.lib.stride_tricks.as_strided(a, (len(a) - _LINE + 1, _LINE), (1, 1))[starts[idx]]
+    lens = lens[idx]
+    digit = (lines - np.uint8(_ZERO)) < 10  # includes the next line's bytes: masked below
+    words = np.packbits(digit, axis=1).view("<u8") & _LENGTH_MASK[lens]
+    key = (words[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, 1] ^ lens.astype(np.uint64)
+    _, group_of = np.unique(key, return_inverse=True)
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_of[order])) + 1
+    for members in np.split(order, bounds):
+        _parse_group(lines[members], lens[members], digit[members[0]], idx[members], rows, ok)
     return rows, ok
+
+
+def _parse_group(lines: np.ndarray, lens: np.ndarray, pattern: np.ndarray, where: np.ndarray,
+                 rows: np.ndarray, ok: np.ndarray) -> None:
+    size = int(lens[0])
+    runs = _runs(pattern[:size])
+    if len(runs) != 12:
+        return
+    rep = lines[0, :size].tobytes()
+    gaps = [rep[: runs[0][0]]] + [rep[runs[i][1] : runs[i + 1][0]] for i in range(11)]
+    gaps.append(rep[runs[-1][1] :])
+    if tuple(gaps) != _TEMPLATE:
+        return
+    good = (lens == size) & (lines[:, :size] == lines[0, :size])[:, ~pattern[:size]].all(axis=1)
+    good &= ((lines[:, :size] - np.uint8(_ZERO)) < 10)[:, pattern[:size]].all(axis=1)
+    values = []
+    for s, e in runs:
+        if e - s > 15:
+            return
+        digits = lines[:, s:e].astype(np.int64) - _ZERO
+        values.append(digits @ _POW10[e - s - 1 :: -1])
+    for column, (whole, frac) in enumerate(_FIELDS):
+        if frac is None:
+            rows[where, column] = values[whole]
+            continue
+        places = runs[frac][1] - runs[frac][0]
+        if (runs[whole][1] - runs[whole][0]) + places > 15:
+            return  # beyond exact float64 integers: the per-line parser takes them
+        # One correctly rounded division: equals float() of the printed text.
+        rows[where, column] = (values[whole] * _POW10[places] + values[frac]) / float(
+            _POW10[places])
+    ok[where] = good
+
+
+def _runs(pattern: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], pattern.view(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

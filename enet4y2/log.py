@@ -219,7 +219,7 @@ class LogParser:
         view = scan.u64_view(a)
         kinds = scan.classify(a, view, starts, ends)
         it_lines = np.flatnonzero(kinds == scan.ITERATION)
-        rows, ok = scan.parse_iterations(a, view, starts[it_lines], ends[it_lines])
+        rows, ok = scan.parse_iterations(a, starts[it_lines], ends[it_lines])
         canon, rows = it_lines[ok], rows[ok]
         kinds[it_lines[~ok]] = scan.OTHER
         lengths = ends - starts

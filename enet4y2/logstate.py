@@ -35,11 +35,12 @@ class Segment:
 
 
 class _Table:
-    """Growable float64 table: rows appended one at a time or as arrays."""
+    """Growable float64 table (capacity doubles), so appending stays cheap however long
+    the log: rows come one at a time or as arrays; `array()` is a view, not a copy."""
 
     def __init__(self, width: int) -> None:
-        self._width = width
-        self._parts: list[np.ndarray] = []
+        self._data = np.empty((1024, width), dtype=np.float64)
+        self._n = 0
         self._rows: list[tuple[float, ...]] = []
 
     def append(self, row: tuple[float, ...]) -> None:
@@ -47,23 +48,25 @@ class _Table:
 
     def extend(self, array: np.ndarray) -> None:
         self._settle()
-        self._parts.append(np.asarray(array, dtype=np.float64).reshape(-1, self._width))
+        self._put(np.asarray(array, dtype=np.float64))
 
     def array(self) -> np.ndarray:
         self._settle()
-        if len(self._parts) != 1:
-            whole = (
-                np.concatenate(self._parts)
-                if self._parts
-                else np.empty((0, self._width), dtype=np.float64)
-            )
-            self._parts = [whole]
-        return self._parts[0]
+        return self._data[: self._n]
 
     def _settle(self) -> None:
         if self._rows:
-            self._parts.append(np.array(self._rows, dtype=np.float64).reshape(-1, self._width))
-            self._rows = []
+            rows, self._rows = self._rows, []
+            self._put(np.array(rows, dtype=np.float64))
+
+    def _put(self, rows: np.ndarray) -> None:
+        need = self._n + len(rows)
+        if need > len(self._data):
+            grown = np.empty((max(need, 2 * len(self._data)), self._data.shape[1]))
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = rows
+        self._n = need
 
 
 class LogState:
@@ -145,6 +148,8 @@ class LogState:
         """The run as it stands: each segment cut where a later (resumed) one took over,
         so iterations strictly increase. Same columns as `columns()`."""
         table = self.columns()
+        if len(self._segments) <= 1:
+            return table  # one run: the table as it is (a view, no copy)
         keep = np.zeros(len(table), dtype=bool)
         cutoff = math.inf
         end = len(table)
