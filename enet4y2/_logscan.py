@@ -17,7 +17,7 @@ _NL, _CR, _DOT, _ZERO = 10, 13, 46, 48
 OTHER, IGNORED, STATUSISH, LAST_ACCURACY, ITERATION = 0, 1, 2, 3, 4
 
 #: Lines that carry nothing (load time, per-head loss lines from stderr, bbox counts).
-IGNORED_PREFIXES = (b"Loaded: ", b"v3 (", b" total_bbox = ", b" Tensor Cores ")
+IGNORED_PREFIXES = (b"Loaded: ", b"v3 (", b" total_bbox = ", b" Tensor Cores ", b"class_id = ")
 #: Lines that carry darknet's status line (`5/500: loss=...`) and nothing else.
 STATUS_PREFIXES = (b"\x1b[H\x1b[J", b" (next mAP calcul")
 #: Repeated every iteration once mAP is known; also only status besides.
@@ -115,12 +115,16 @@ def parse_iterations(a: np.ndarray, starts: np.ndarray,
     order = np.argsort(group_of, kind="stable")
     bounds = np.flatnonzero(np.diff(group_of[order])) + 1
     for members in np.split(order, bounds):
-        _parse_group(lines[members], lens[members], digit[members[0]], idx[members], rows, ok)
+        same = (words[members] == words[members[0]]).all(axis=1)  # the key is a hash
+        _parse_group(lines[members], lens[members] * same, digit[members[0]], idx[members],
+                     rows, ok)
     return rows, ok
 
 
 def _parse_group(lines: np.ndarray, lens: np.ndarray, pattern: np.ndarray, where: np.ndarray,
                  rows: np.ndarray, ok: np.ndarray) -> None:
+    """One layout: `pattern` (where the digits are) is the same for every line whose
+    `lens` is the first one's (others are zeroed by the caller)."""
     size = int(lens[0])
     runs = _runs(pattern[:size])
     if len(runs) != 12:
@@ -130,8 +134,8 @@ def _parse_group(lines: np.ndarray, lens: np.ndarray, pattern: np.ndarray, where
     gaps.append(rep[runs[-1][1] :])
     if tuple(gaps) != _TEMPLATE:
         return
-    good = (lens == size) & (lines[:, :size] == lines[0, :size])[:, ~pattern[:size]].all(axis=1)
-    good &= ((lines[:, :size] - np.uint8(_ZERO)) < 10)[:, pattern[:size]].all(axis=1)
+    fixed = np.flatnonzero(~pattern[:size])
+    good = (lens == size) & (lines[:, fixed] == lines[0, fixed]).all(axis=1)
     values = []
     for s, e in runs:
         if e - s > 15:

@@ -103,6 +103,8 @@ _COMPLAINTS: tuple[tuple[bytes, str], ...] = (
     (b"Segmentation fault", "crash"),
 )
 
+_ANY_COMPLAINT = re.compile(b"|".join(re.escape(marker) for marker, _ in _COMPLAINTS))
+
 
 def parse_number(text: bytes) -> float:
     """A darknet-printed float: `1.5`, `nan`, `-nan`, `-nan(ind)`, `inf` (never raises)."""
@@ -174,17 +176,16 @@ class LogParser:
         if end < 0:
             self._hold(data)
             return out
-        block, rest = data[: end + 1], data[end + 1 :]
-        first = _EOL.search(block)
+        first = _EOL.search(data)
         assert first is not None
-        head = block[: first.start()]
+        head, rest = data[: first.start()], data[end + 1 :]
         if self._skipping or len(self._tail) + len(head) > MAX_LINE:
             self._skipping = False
         else:
             self._line(self._tail + head, out)
         self.offset += len(self._tail) + first.end()
         self._tail = b""
-        body = block[first.end() :]
+        body = data[first.end() : end + 1]
         if len(body) >= self.bulk_min:
             self._block_bulk(body, out)
         else:
@@ -439,6 +440,9 @@ def parse_iteration(piece: bytes) -> Iteration | None:
 
 
 def complaint_kind(piece: bytes) -> str | None:
+    """The kind of darknet complaint a piece of a line is, or None."""
+    if _ANY_COMPLAINT.search(piece) is None:
+        return None
     for marker, kind in _COMPLAINTS:
         if marker in piece:
             return kind
