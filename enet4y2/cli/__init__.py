@@ -40,9 +40,8 @@ def main() -> None:
 from enet4y2.cli.cfg import cfg  # noqa: E402
 from enet4y2.cli.detect import detect  # noqa: E402
 from enet4y2.cli.doctor import doctor  # noqa: E402
+from enet4y2.cli.watch import watch  # noqa: E402
 from enet4y2.cli.weights import weights  # noqa: E402
 
-main.add_command(cfg)
-main.add_command(detect)
-main.add_command(doctor)
-main.add_command(weights)
+for _command in (cfg, detect, doctor, watch, weights):
+    main.add_command(_command)

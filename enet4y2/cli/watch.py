@@ -1,0 +1,92 @@
+"""`enet4y2 watch LOG`: live view of a darknet training log."""
+
+from __future__ import annotations
+
+import click
+
+from enet4y2.cli.terminal import terminal
+
+
+@click.command("watch")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between refreshes of the live view.")
+@click.option("--once", is_flag=True, help="Print one frame and exit (plain text off a tty).")
+@click.option("--bars", default=80, show_default=True, type=click.IntRange(min=1),
+              help="Bar width of the avgout table.")
+@click.option("--column", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Rows of the avgout table (evenly spaced over the run).")
+@click.option("--stop-iter", type=click.IntRange(min=0), default=None,
+              help="Show iterations up to N only.")
+@click.option("--cfg", "cfg", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The training .cfg, for max_batches (else darknet's status line).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write avg loss and mAP@0.5 over iterations as a PNG (each refresh).")
+@click.option("--plot-size", default="1000x600", show_default=True, help="PNG size WxH.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Write iteration,loss,avg,rate,seconds,images,hours_left,map as CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print the parsed state as JSON, exit.")
+def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, csv_path,
+          as_json):
+    """Watch darknet training: avgout's loss bars, mAP, speed, ETA; PNG chart and CSV.
+
+    \b
+    Examples:
+      enet4y2 watch backup/train.log                   # live view, Ctrl-C to leave
+      enet4y2 watch train.log --once                   # one frame
+      watch -n 5 enet4y2 watch train.log --once        # the seed's habit
+      enet4y2 watch train.log --cfg cfg/enet4y2-coco.cfg --plot chart.png --csv loss.csv
+      enet4y2 watch train.log --json | jq .last
+    """
+    from pathlib import Path
+
+    from enet4y2.errors import MissingFileError
+    from enet4y2.watch import (
+        ViewOptions,
+        Watcher,
+        frame_width,
+        max_batches_from_cfg,
+        parse_size,
+    )
+
+    size = parse_size(plot_size)
+    if size is None:
+        terminal.abort(f"--plot-size {plot_size!r} is not WxH (64..8192 each): use e.g. 1000x600")
+    max_batches = max_batches_from_cfg(Path(cfg).read_text(errors="replace")) if cfg else None
+    if cfg and max_batches is None:
+        terminal.warn(f"{cfg} has no max_batches in [net]; estimating it from the log")
+    plain = not terminal.out.is_terminal
+    options = ViewOptions(bars, column, stop_iter, max_batches, ascii=plain)
+    watcher = Watcher(log, options)
+    if not Path(log).exists():
+        raise MissingFileError(f"log file {log} not found: give the file darknet's output goes to")
+    with terminal.err.status("reading log", spinner="dots"):
+        watcher.refresh()
+        watcher.export(plot, csv_path, size)
+    if as_json:
+        click.echo(watcher.state.to_json())
+        return
+    if once or plain:
+        # Off a terminal nothing wraps lines for us: print at the width the frame needs.
+        if plain:
+            terminal.out.width = max(terminal.out.width, frame_width(options))
+        terminal.out.print(watcher.frame())
+        return
+    _live(watcher, interval, plot, csv_path, size)
+
+
+def _live(watcher, interval, plot, csv_path, size) -> None:
+    import time
+
+    from rich.live import Live
+
+    try:
+        with Live(watcher.frame(), console=terminal.out, auto_refresh=False,
+                  screen=False) as live:
+            while True:
+                time.sleep(interval)
+                if watcher.refresh():
+                    watcher.export(plot, csv_path, size)
+                live.update(watcher.frame(), refresh=True)
+    except KeyboardInterrupt:
+        pass

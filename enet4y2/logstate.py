@@ -1,0 +1,323 @@
+"""What a view needs from a darknet log: `LogState` (pure accumulation of events) and
+`LogFollower` (the I/O: reads only what was appended to a log file).
+
+Both are also importable from `enet4y2.log`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from enet4y2.errors import MissingFileError
+from enet4y2.log import ITERATION_COLUMNS, Complaint, Event, Iteration, LogParser, MapReport
+
+#: Column order of `LogState.columns()`.
+COLUMNS = ITERATION_COLUMNS
+#: Iterations over which the speed (iterations per second) is measured.
+RATE_WINDOW = 100
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of increasing iterations; a resumed run (iteration going back) starts another."""
+
+    first: int
+    last: int
+    rows: int
+
+
+class _Table:
+    """Growable float64 table (capacity doubles), so appending stays cheap however long
+    the log: rows come one at a time or as arrays; `array()` is a view, not a copy."""
+
+    def __init__(self, width: int) -> None:
+        self._data = np.empty((1024, width), dtype=np.float64)
+        self._n = 0
+        self._rows: list[tuple[float, ...]] = []
+
+    def append(self, row: tuple[float, ...]) -> None:
+        self._rows.append(row)
+
+    def extend(self, array: np.ndarray) -> None:
+        self._settle()
+        self._put(np.asarray(array, dtype=np.float64))
+
+    def array(self) -> np.ndarray:
+        self._settle()
+        return self._data[: self._n]
+
+    def _settle(self) -> None:
+        if self._rows:
+            rows, self._rows = self._rows, []
+            self._put(np.array(rows, dtype=np.float64))
+
+    def _put(self, rows: np.ndarray) -> None:
+        need = self._n + len(rows)
+        if need > len(self._data):
+            grown = np.empty((max(need, 2 * len(self._data)), self._data.shape[1]))
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = rows
+        self._n = need
+
+
+class LogState:
+    """Everything parsed so far: the iteration table, segments, mAP reports, complaints."""
+
+    def __init__(self) -> None:
+        self._table = _Table(len(COLUMNS))
+        self._segments: list[list[int]] = []  # [first, last, rows]
+        self.last: Iteration | None = None
+        self.maps: list[MapReport] = []
+        self.complaints: Counter[str] = Counter()
+        self.recent_complaints: list[Complaint] = []  # the last few, for display
+        self.nan_count = 0  # iterations whose avg loss was nan/inf
+        self.max_batches: int | None = None  # from darknet's status line, when seen
+
+    # --- accumulation -------------------------------------------------------------------
+    def update(self, events: list[Event]) -> None:
+        """Add events in log order."""
+        for event in events:
+            if isinstance(event, Iteration):
+                self._add_iteration(event)
+            elif isinstance(event, MapReport):
+                self.maps.append(event)
+            elif isinstance(event, Complaint):
+                self.complaints[event.kind] += 1
+                self.recent_complaints = [*self.recent_complaints[-9:], event]
+
+    def update_table(self, rows: np.ndarray, events: list[Event]) -> None:
+        """Add what `LogParser.feed_table` returns: iteration rows, then other events."""
+        if len(rows):
+            self._add_rows(rows)
+        self.update(events)
+
+    def _add_rows(self, rows: np.ndarray) -> None:
+        its = rows[:, 0]
+        breaks = np.flatnonzero(its[1:] <= its[:-1]) + 1
+        bounds = [0, *breaks.tolist(), len(rows)]
+        for start, end in itertools.pairwise(bounds):
+            first, last = int(its[start]), int(its[end - 1])
+            seg = self._segments[-1] if self._segments else None
+            if start == 0 and seg is not None and first > seg[1]:
+                seg[1] = last
+                seg[2] += end - start
+            else:
+                self._segments.append([first, last, end - start])
+        self._table.extend(rows)
+        self.nan_count += int((~np.isfinite(rows[:, 2])).sum())
+        r = rows[-1].tolist()
+        self.last = Iteration(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6])
+
+    def _add_iteration(self, it: Iteration) -> None:
+        seg = self._segments[-1] if self._segments else None
+        if seg is None or it.iteration <= seg[1]:
+            self._segments.append([it.iteration, it.iteration, 1])
+        else:
+            seg[1] = it.iteration
+            seg[2] += 1
+        self._table.append(
+            (it.iteration, it.loss, it.avg_loss, it.rate, it.seconds, it.images, it.hours_left)
+        )
+        if it.diverged:
+            self.nan_count += 1
+        self.last = it
+
+    # --- views ----------------------------------------------------------------------------
+    @property
+    def segments(self) -> list[Segment]:
+        return [Segment(*s) for s in self._segments]
+
+    @property
+    def rows(self) -> int:
+        return sum(s[2] for s in self._segments)
+
+    def columns(self) -> np.ndarray:
+        """Every iteration parsed, in log order: shape (rows, 7), columns `COLUMNS`."""
+        return self._table.array()
+
+    def series(self) -> np.ndarray:
+        """The run as it stands: each segment cut where a later (resumed) one took over,
+        so iterations strictly increase. Same columns as `columns()`."""
+        table = self.columns()
+        if len(self._segments) <= 1:
+            return table  # one run: the table as it is (a view, no copy)
+        keep = np.zeros(len(table), dtype=bool)
+        cutoff = math.inf
+        end = len(table)
+        for first, _last, rows in reversed(self._segments):
+            start = end - rows
+            keep[start:end] = table[start:end, 0] < cutoff
+            cutoff = min(cutoff, first)
+            end = start
+        return table[keep]
+
+    @property
+    def min_avg(self) -> Iteration | None:
+        """The iteration with the lowest finite avg loss in `series()`."""
+        series = self.series()
+        avg = series[:, 2]
+        finite = np.isfinite(avg)
+        if not finite.any():
+            return None
+        idx = int(np.flatnonzero(finite)[np.argmin(avg[finite])])
+        return _row_to_iteration(series[idx])
+
+    @property
+    def best_map(self) -> MapReport | None:
+        finite = [m for m in self.maps if math.isfinite(m.map50)]
+        return max(finite, key=lambda m: m.map50) if finite else None
+
+    def iterations_per_second(self) -> float | None:
+        """Speed over the last `RATE_WINDOW` iterations of the last segment (darknet's own
+        per-iteration seconds)."""
+        if not self._segments:
+            return None
+        rows = min(self._segments[-1][2], RATE_WINDOW)
+        seconds = self.columns()[-rows:, 4]
+        seconds = seconds[np.isfinite(seconds)]
+        total = float(seconds.sum())
+        return len(seconds) / total if total > 0 else None
+
+    def eta_hours(self, max_batches: int | None = None) -> float | None:
+        """Hours to `max_batches` at the current speed, else darknet's own `hours left`."""
+        target = max_batches or self.max_batches
+        ips = self.iterations_per_second()
+        if self.last is None:
+            return None
+        if target and ips:
+            return max(target - self.last.iteration, 0) / ips / 3600
+        return self.last.hours_left if math.isfinite(self.last.hours_left) else None
+
+    def estimated_max_batches(self) -> int | None:
+        """max_batches from darknet's status line, else from `hours left` and the speed."""
+        if self.max_batches:
+            return self.max_batches
+        ips = self.iterations_per_second()
+        last = self.last
+        if last is None or not ips or not math.isfinite(last.hours_left) or last.hours_left < 0:
+            return None
+        return round(last.iteration + last.hours_left * 3600 * ips)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (non-finite floats become null; `diverged` says nan)."""
+        best = self.best_map
+        return {
+            "rows": self.rows,
+            "segments": [asdict(s) for s in self.segments],
+            "last": _iteration_dict(self.last),
+            "min_avg": _iteration_dict(self.min_avg),
+            "maps": [_clean(asdict(m)) for m in self.maps],
+            "best_map": _clean(asdict(best)) if best else None,
+            "max_batches": self.estimated_max_batches(),
+            "iterations_per_second": _finite(self.iterations_per_second()),
+            "eta_hours": _finite(self.eta_hours()),
+            "nan_iterations": self.nan_count,
+            "complaints": dict(self.complaints),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _row_to_iteration(row: np.ndarray) -> Iteration:
+    return Iteration(
+        int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]),
+        int(row[5]), float(row[6]),
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _clean(d: dict) -> dict:
+    return {k: _finite(v) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def _iteration_dict(it: Iteration | None) -> dict | None:
+    if it is None:
+        return None
+    return {**_clean(asdict(it)), "diverged": it.diverged}
+
+
+class LogFollower:
+    """Follows a growing log file: each `poll()` parses only the bytes appended since the
+    last one; a file that shrank or was replaced (other inode, other first bytes) is
+    re-read from the start with a fresh state."""
+
+    CHUNK = 16 * 1024 * 1024
+    _HEAD = 64
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.state = LogState()
+        self.restarts = 0  # times the file was found truncated or replaced
+        self._parser = LogParser()
+        self._offset = 0
+        self._identity: tuple[int, int] | None = None
+        self._head = b""
+
+    @property
+    def offset(self) -> int:
+        """Bytes of the file read so far."""
+        return self._offset
+
+    def poll(self) -> list[Event]:
+        """Read what was appended; return its events in log order (also added to
+        `state`)."""
+        return self._poll(want_events=True)
+
+    def refresh(self) -> int:
+        """Read what was appended into `state` only (no event objects: fast on huge
+        logs); returns the bytes read."""
+        before = self._offset
+        self._poll(want_events=False)
+        return self._offset - before if self._offset >= before else self._offset
+
+    def _poll(self, want_events: bool) -> list[Event]:
+        events: list[Event] = []
+        try:
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if self._identity is not None and self._replaced(f, st):
+                    self._restart()
+                self._identity = (st.st_dev, st.st_ino)
+                f.seek(self._offset)
+                while chunk := f.read(self.CHUNK):
+                    if len(self._head) < self._HEAD:
+                        self._head += chunk[: self._HEAD - len(self._head)]
+                    self._offset += len(chunk)
+                    if want_events:
+                        new = self._parser.feed(chunk)
+                        self.state.update(new)
+                        events += new
+                    else:
+                        self.state.update_table(*self._parser.feed_table(chunk))
+        except FileNotFoundError:
+            raise MissingFileError(
+                f"log file {self.path} not found: give the path darknet's output goes to"
+            ) from None
+        self.state.max_batches = self._parser.max_batches
+        return events
+
+    def _replaced(self, f, st: os.stat_result) -> bool:
+        if (st.st_dev, st.st_ino) != self._identity or st.st_size < self._offset:
+            return True
+        head = f.read(len(self._head))
+        return head != self._head
+
+    def _restart(self) -> None:
+        self.restarts += 1
+        self.state = LogState()
+        self._parser = LogParser()
+        self._offset = 0
+        self._head = b""

@@ -1,0 +1,135 @@
+"""`enet4y2 watch`: one frame off a terminal, JSON, PNG, CSV, errors, and a snapshot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from enet4y2.cli import main
+from enet4y2.log import LogFollower
+from enet4y2.watch import Header, ViewOptions, build_view, max_batches_from_cfg
+from tests.logsamples import iteration_line, training_log
+
+SNAPSHOT = Path(__file__).parent.parent / "snapshots" / "watch_frame.txt"
+
+
+@pytest.fixture
+def log(tmp_path) -> Path:
+    path = tmp_path / "train.log"
+    text = (training_log(1, 120, max_batches=1000) + "\n Wrong annotation: class_id = 9. x\n"
+            + training_log(101, 130, max_batches=1000, map_every=0))
+    path.write_text(text)
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["watch", *args], catch_exceptions=False)
+
+
+def test_once_off_a_terminal_is_plain_text(log):
+    result = run(str(log), "--once", "--bars", "30", "--column", "5")
+    assert result.exit_code == 0
+    out = result.output
+    assert "\x1b[" not in out  # no colors or cursor moves
+    assert "130 / 1000" in out and "(13.0 %)" in out
+    assert "MIN 130" in out
+    assert "12.00 % @ 120" in out  # last mAP and its iteration
+    assert "wrong_annotation" in out and "resumed" in out
+    rows = [line for line in out.splitlines() if "#" in line]
+    assert len(rows) == 5
+
+
+def test_json_state(log):
+    result = run(str(log), "--json")
+    assert result.exit_code == 0
+    state = json.loads(result.output)
+    assert state["last"]["iteration"] == 130 and state["max_batches"] == 1000
+    assert [s["first"] for s in state["segments"]] == [1, 101]
+    assert state["best_map"]["iteration"] == 120
+    assert state["complaints"] == {"wrong_annotation": 1}
+
+
+def test_plot_png_has_the_requested_size(log, tmp_path):
+    png = tmp_path / "chart.png"
+    result = run(str(log), "--once", "--plot", str(png), "--plot-size", "640x480")
+    assert result.exit_code == 0
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape == (480, 640, 3)
+    # Something was drawn in darknet's loss blue and mAP red, not just the axes.
+    assert np.any(np.all(img == (200, 90, 20), axis=2))
+    assert np.any(np.all(img == (30, 30, 220), axis=2))
+    assert not list(tmp_path.glob(".chart.png.*"))  # no temp file left behind
+
+
+def test_csv_columns_and_rows(log, tmp_path):
+    out = tmp_path / "loss.csv"
+    assert run(str(log), "--json", "--csv", str(out)).exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert list(rows[0]) == ["iteration", "loss", "avg", "rate", "seconds", "images",
+                             "hours_left", "map"]
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 131))
+    assert float(rows[9]["map"]) == pytest.approx(0.01) and rows[8]["map"] == ""
+    assert float(rows[0]["avg"]) == pytest.approx(101.5)
+
+
+def test_nan_stands_out(tmp_path):
+    path = tmp_path / "nan.log"
+    path.write_text(training_log(1, 5, map_every=0) + iteration_line(6, "nan", "-nan"))
+    out = run(str(path), "--once").output
+    assert "DIVERGED" in out and "1 iterations diverged" in out
+
+
+def test_cfg_gives_max_batches(log, tmp_path):
+    cfg = tmp_path / "x.cfg"
+    cfg.write_text("[net]\nbatch=64\nmax_batches = 4000 # comment\n[convolutional]\n")
+    assert "130 / 4000" in run(str(log), "--once", "--cfg", str(cfg)).output
+
+
+def test_max_batches_of_the_reference_cfg(reference_dir):
+    text = (reference_dir / "cfg" / "enet4y2-coco.cfg").read_text()
+    assert max_batches_from_cfg(text) > 0
+    assert max_batches_from_cfg("[convolutional]\nmax_batches=5\n") is None
+
+
+def test_missing_log_is_a_one_line_error(tmp_path):
+    result = CliRunner().invoke(main, ["watch", str(tmp_path / "none.log"), "--once"])
+    assert result.exit_code == 1
+    assert "not found" in result.output and "Traceback" not in result.output
+
+
+def test_bad_plot_size(log):
+    result = CliRunner().invoke(main, ["watch", str(log), "--plot-size", "big"])
+    assert result.exit_code == 1 and "WxH" in result.output
+
+
+def test_help_has_examples():
+    result = CliRunner().invoke(main, ["watch", "--help"], catch_exceptions=False)
+    assert result.exit_code == 0 and "Examples:" in result.output
+
+
+def _frame_text(log: Path) -> str:
+    f = LogFollower(log)
+    f.poll()
+    console = Console(width=140, record=True, file=io.StringIO(), force_terminal=False)
+    console.print(build_view(f.state, Header("train.log", 1_700_000_000, "box"),
+                             ViewOptions(bars=40, column=8, ascii=True)))
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
+
+
+def test_frame_snapshot(log):
+    """The whole frame for a fixed log; regenerate with ENET4Y2_UPDATE_SNAPSHOTS=1 after
+    an intended change and review the diff."""
+    text = _frame_text(log)
+    if os.environ.get("ENET4Y2_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text()
