@@ -37,3 +37,9 @@ def main() -> None:
 
 
 # Commands: one module each under enet4y2.cli; each registers here (in --help order).
+from enet4y2.cli.fetch_coco import fetch_coco  # noqa: E402
+
+main.add_command(fetch_coco)
+from enet4y2.cli.fetch_weights import fetch_weights  # noqa: E402
+
+main.add_command(fetch_weights)
