@@ -154,7 +154,7 @@ def _zip_member(info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> Member:
         return Member(info.filename, 0, "symlink", zf.read(info).decode("utf-8", "replace"))
     if info.is_dir():
         return Member(info.filename, 0, "dir")
-    if mode and not stat.S_ISREG(mode):
+    if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
         raise UnsafeArchiveError(f"archive member {info.filename!r} is a special file; "
                                  "refusing to extract this archive")
     return Member(info.filename, info.file_size, "file")
