@@ -40,17 +40,16 @@ def labels_from_instances(instances: dict, include_crowd: bool = False) -> dict[
     anns = instances.get("annotations", [])
     classes = category_index(instances)
     n_img = len(images)
-    img_ids = np.fromiter((im["id"] for im in images), dtype=np.int64, count=n_img)
-    widths = np.fromiter((im["width"] for im in images), dtype=np.float64, count=n_img)
-    heights = np.fromiter((im["height"] for im in images), dtype=np.float64, count=n_img)
+    img_ids = np.array([im["id"] for im in images], dtype=np.int64)
+    widths = np.array([im["width"] for im in images], dtype=np.float64)
+    heights = np.array([im["height"] for im in images], dtype=np.float64)
     names = [im["file_name"] for im in images]
 
     n = len(anns)
-    ann_img = np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n)
-    ann_cat = np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n)
-    crowd = np.fromiter((a.get("iscrowd", 0) for a in anns), dtype=np.int8, count=n)
-    boxes = np.fromiter((v for a in anns for v in a["bbox"][:4]), dtype=np.float64,
-                        count=4 * n).reshape(n, 4)
+    ann_img = np.array([a["image_id"] for a in anns], dtype=np.int64)
+    ann_cat = np.array([a["category_id"] for a in anns], dtype=np.int64)
+    crowd = np.array([a.get("iscrowd", 0) for a in anns], dtype=np.int8)
+    boxes = np.array([a["bbox"][:4] for a in anns], dtype=np.float64).reshape(n, 4)
 
     # Map image ids to rows of `images` (ids are sparse, so sort + searchsorted).
     order = np.argsort(img_ids, kind="stable")
@@ -65,10 +64,11 @@ def labels_from_instances(instances: dict, include_crowd: bool = False) -> dict[
 
     W = widths[row]
     H = heights[row]
-    x1 = np.clip(boxes[:, 0], 0, W)
-    y1 = np.clip(boxes[:, 1], 0, H)
-    x2 = np.clip(boxes[:, 0] + boxes[:, 2], 0, W)
-    y2 = np.clip(boxes[:, 1] + boxes[:, 3], 0, H)
+    # np.minimum/maximum: np.clip with array bounds is several times slower here
+    x1 = np.minimum(np.maximum(boxes[:, 0], 0.0), W)
+    y1 = np.minimum(np.maximum(boxes[:, 1], 0.0), H)
+    x2 = np.minimum(np.maximum(boxes[:, 0] + boxes[:, 2], 0.0), W)
+    y2 = np.minimum(np.maximum(boxes[:, 1] + boxes[:, 3], 0.0), H)
     keep = known_img & known_cat & (x2 > x1) & (y2 > y1) & (W > 0) & (H > 0)
     if not include_crowd:
         keep &= crowd == 0

@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import json
 import os
+import queue
 import shutil
 import socket
 import threading
@@ -401,21 +402,55 @@ class Downloader:
         return digest.hexdigest()
 
     def _stream(self, resp, part: Path, have: int, digest, name: str) -> None:
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        with open(part, "r+b" if have else "wb", buffering=0) as out:
-            out.seek(have)
-            out.truncate()
-            while True:
-                if self.stop.is_set():
-                    raise Cancelled(name)
-                n = resp.readinto(buf)
-                if not n:
-                    break
-                chunk = view[:n]
-                out.write(chunk)
-                digest.update(chunk)
-                self.observer.advance(name, n)
+        """Copy the body into `part`; a second thread hashes the chunks meanwhile
+        (hashlib releases the GIL), so hashing overlaps the socket and the disk."""
+        hasher = _PipelinedHash(digest)
+        try:
+            with open(part, "r+b" if have else "wb", buffering=0) as out:
+                out.seek(have)
+                out.truncate()
+                while True:
+                    if self.stop.is_set():
+                        raise Cancelled(name)
+                    buf = hasher.free_buffer()
+                    n = resp.readinto(buf)
+                    if not n:
+                        break
+                    out.write(memoryview(buf)[:n])
+                    hasher.submit(buf, n)
+                    self.observer.advance(name, n)
+        finally:
+            hasher.close()
+
+
+class _PipelinedHash:
+    """Feeds chunks to `digest.update` on a worker thread, recycling a few buffers."""
+
+    def __init__(self, digest, buffers: int = 4) -> None:
+        self.digest = digest
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(buffers):
+            self._free.put(bytearray(CHUNK))
+        self._work: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._work.get()) is not None:
+            buf, n = item
+            self.digest.update(memoryview(buf)[:n])
+            self._free.put(buf)
+
+    def free_buffer(self) -> bytearray:
+        return self._free.get()
+
+    def submit(self, buf: bytearray, n: int) -> None:
+        self._work.put((buf, n))
+
+    def close(self) -> None:
+        """Wait until every submitted chunk is hashed."""
+        self._work.put(None)
+        self._thread.join()
 
 
 class _Retryable(Exception):
