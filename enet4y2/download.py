@@ -231,7 +231,6 @@ class Downloader:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.directory)
         self.failures: dict[str, DownloadError] = {}
 
@@ -251,6 +250,7 @@ class Downloader:
 
     def fetch(self, spec: FileSpec) -> FetchResult:
         """Fetch one file (or accept the verified copy already there)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / spec.name
         cached = self._verify_existing(spec)
         if cached is not None:
@@ -309,7 +309,13 @@ class Downloader:
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(job, spec) for spec in specs]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:  # Ctrl-C: stop the workers now, keep their .part files
+                self.stop.set()
+                for f in futures:
+                    f.cancel()
+                raise
             failed = [f for f in done if f.exception() is not None]
             if failed:
                 self.stop.set()

@@ -65,7 +65,7 @@ def test_fetch_coco_dry_run_json(tmp_path, server):
     plan = json.loads(result.stdout)
     assert {f["name"]: f["state"] for f in plan["files"]}["train2014.zip"] == "missing"
     assert plan["needed_bytes"] > 0
-    assert not (tmp_path / "coco" / "images").exists()
+    assert not (tmp_path / "coco").exists()  # a dry run writes nothing
 
 
 def test_fetch_weights_unknown_name(tmp_path):
@@ -116,3 +116,17 @@ def test_fetch_weights_default_urls_are_github_raw():
         weights_catalogue.RAW_BASE + w.file for w in weights_catalogue.CATALOGUE.values()]
     assert all(s.url.startswith("https://raw.githubusercontent.com/k5iogura/darknetB0-4Y/")
                for s in specs)
+
+
+def test_get_coco_dataset_shim_runs_fetch_coco_in_cwd(tmp_path, server):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "get_coco_dataset.sh"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    out = subprocess.run(["bash", str(script), "--dry-run", "--json", "--mirror",
+                          server.base_url], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, check=True)
+    assert json.loads(out.stdout)["coco_dir"] == str(tmp_path.resolve() / "coco")
