@@ -192,7 +192,7 @@ def bench_labels(tmp: Path) -> None:
     print(f"  json.loads                        {t_load:6.2f} s")
     print(f"  per-annotation loop (baseline)    {t_naive:6.2f} s")
     print(f"  labels_from_instances             {t_ours:6.2f} s  = {t_naive / t_ours:.1f}x faster")
-    print(f"  write {len(result)} label files     {t_write:6.2f} s")
+    print(f"  write {len(result)} label files        {t_write:6.2f} s")
     print(f"  total (load + convert + write)    {t_load + t_ours + t_write:6.2f} s  (goal < 60 s)")
 
 

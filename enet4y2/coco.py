@@ -78,11 +78,12 @@ INSTANCES = {"train2014": "instances_train2014.json", "val2014": "instances_val2
 
 
 class Steps:
-    """Progress of the steps after the downloads; the default does nothing."""
+    """Progress of the steps besides downloads (extractions, labels), keyed because
+    archives are extracted in the download workers, several at a time. Default: silent."""
 
-    def begin(self, description: str, total: int | None) -> None: ...
-    def advance(self, n: int) -> None: ...
-    def end(self) -> None: ...
+    def begin(self, key: str, description: str, total: int | None) -> None: ...
+    def advance(self, key: str, n: int) -> None: ...
+    def end(self, key: str) -> None: ...
 
 
 @dataclass
@@ -102,6 +103,8 @@ class CocoReport:
     free_bytes: int
     labels_source: str = ""
     warnings: list[str] | None = None
+    #: after a real run: name -> {"status": downloaded|cached, "sha256", "size"}
+    fetched: dict[str, dict] | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -110,6 +113,7 @@ class CocoReport:
             "free_bytes": self.free_bytes,
             "labels_source": self.labels_source,
             "warnings": self.warnings or [],
+            "fetched": self.fetched or {},
             "files": [{**asdict(i.file), "state": i.state, "to_download": i.to_download,
                        "extract_space": i.extract_space} for i in self.items],
         }
@@ -181,19 +185,27 @@ def fetch_coco(
         return report
 
     todo = [i.file for i in items if i.state != "extracted"]
+    by_name = {f.name: f for f in todo}
+
+    def extract_when_fetched(result) -> None:
+        # Runs in the download worker: val2014.zip is extracted while train2014.zip
+        # is still downloading.
+        f = by_name[result.name]
+        if f.extract_to is None:
+            return
+        steps.begin(f.name, f"extract {f.name}", extract.total_size(result.path))
+        extract.extract(result.path, coco / f.extract_to,
+                        lambda n: steps.advance(f.name, n), record={"sha256": result.sha256})
+        steps.end(f.name)
+
     specs = [FileSpec(f.name, f.url, f.size, f.sha256) for f in todo]
-    results = {r.name: r for r in downloader.fetch_all(specs, jobs, optional={"labels.tgz"})}
+    results = downloader.fetch_all(specs, jobs, optional={"labels.tgz"},
+                                   on_done=extract_when_fetched)
+    report.fetched = {r.name: {"status": r.status, "sha256": r.sha256, "size": r.size}
+                      for r in results}
     if "labels.tgz" in downloader.failures:
         warned(f"labels.tgz unavailable ({downloader.failures['labels.tgz']}); "
                "making labels from the instances JSON instead")
-
-    for f in todo:
-        if f.extract_to is not None and f.name in results:
-            archive = results[f.name].path
-            steps.begin(f"extract {f.name}", extract.total_size(archive))
-            extract.extract(archive, coco / f.extract_to, steps.advance,
-                            record={"sha256": results[f.name].sha256})
-            steps.end()
 
     labels_tgz_done = extract.is_extracted(coco / "downloads" / "labels.tgz", coco)
     if labels_tgz_done and not labels_from_json:
@@ -245,19 +257,22 @@ def write_labels_from_json(coco: Path, steps: Steps) -> None:
         if not path.is_file():
             raise DataError(f"{path} is missing; fetch instances_train-val2014.zip again "
                             "(delete its .enet4y2-extracted marker) or pass --mirror")
-        steps.begin(f"labels {split} (reading JSON)", None)
+        key = f"labels {split}"
+        # Progress in bytes throughout (JSON read, then label text written), one unit
+        # for every bar of the shared display.
+        steps.begin(key, f"labels {split} (reading JSON)", path.stat().st_size)
         instances = json.loads(path.read_bytes())
         texts = coco_labels.labels_from_instances(instances)
         del instances
-        steps.end()
+        steps.end(key)
         out_dir = labels_dir / split
         out_dir.mkdir(parents=True, exist_ok=True)
-        steps.begin(f"labels {split}", len(texts))
+        steps.begin(key, f"labels {split}", sum(map(len, texts.values())))
         for image_name, text in texts.items():
             with open(out_dir / coco_labels.label_file_name(image_name), "w") as fh:
                 fh.write(text)
-            steps.advance(1)
-        steps.end()
+            steps.advance(key, len(text))
+        steps.end(key)
     atomic_write_text(marker, "labels made from the instances JSON; crowd boxes left out\n")
 
 

@@ -286,12 +286,18 @@ class Downloader:
         )
 
     def fetch_all(
-        self, specs: Iterable[FileSpec], jobs: int = 4, optional: Iterable[str] = ()
+        self,
+        specs: Iterable[FileSpec],
+        jobs: int = 4,
+        optional: Iterable[str] = (),
+        on_done: Callable[[FetchResult], None] | None = None,
     ) -> list[FetchResult]:
         """Fetch in parallel; the first failure stops the rest (their `.part` files stay).
 
         Files named in `optional` may fail without stopping the others: they are left out
-        of the result and their errors kept in `self.failures`.
+        of the result and their errors kept in `self.failures`. `on_done(result)` runs in
+        the worker right after a file is verified (e.g. to extract it while the others
+        are still downloading); its exceptions count as that job's failure.
         """
         specs = list(specs)
         optional = set(optional)
@@ -300,12 +306,15 @@ class Downloader:
 
         def job(spec: FileSpec) -> FetchResult | None:
             try:
-                return self.fetch(spec)
+                result = self.fetch(spec)
             except DownloadError as exc:
                 if spec.name not in optional:
                     raise
                 self.failures[spec.name] = exc
                 return None
+            if on_done is not None:
+                on_done(result)
+            return result
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(job, spec) for spec in specs]

@@ -44,7 +44,7 @@ class ProgressObserver(Observer):
 
     def finish(self, name: str) -> None:
         task = self._tasks[name]
-        total = self.progress.tasks[task].total
+        total = _task(self.progress, task).total
         self.progress.update(task, completed=total if total is not None else None)
         self._update_total()
 
@@ -58,22 +58,25 @@ class ProgressObserver(Observer):
 
 
 class ProgressSteps(Steps):
-    """One bar per step after the downloads (extraction in bytes, labels in files)."""
+    """One bar per step besides downloads (extraction in bytes, labels in files)."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self._task: TaskID | None = None
+        self._tasks: dict[str, TaskID] = {}
 
-    def begin(self, description: str, total: int | None) -> None:
-        self._task = self.progress.add_task(description, total=total)
+    def begin(self, key: str, description: str, total: int | None) -> None:
+        self._tasks[key] = self.progress.add_task(description, total=total)
 
-    def advance(self, n: int) -> None:
-        if self._task is not None:
-            self.progress.advance(self._task, n)
+    def advance(self, key: str, n: int) -> None:
+        self.progress.advance(self._tasks[key], n)
 
-    def end(self) -> None:
-        if self._task is not None:
-            task = self.progress.tasks[self._task]
-            self.progress.update(self._task, total=task.total or task.completed or 1,
-                                 completed=task.total or task.completed or 1)
-        self._task = None
+    def end(self, key: str) -> None:
+        task_id = self._tasks.pop(key, None)
+        if task_id is not None:
+            task = _task(self.progress, task_id)
+            done = task.total or task.completed or 1
+            self.progress.update(task_id, total=done, completed=done)
+
+
+def _task(progress: Progress, task_id: TaskID):
+    return next(t for t in progress.tasks if t.id == task_id)

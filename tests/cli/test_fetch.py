@@ -36,13 +36,16 @@ def test_fetch_coco_help_has_examples():
     assert result.exit_code == 0 and "enet4y2 fetch-coco --root work" in result.output
 
 
-def test_fetch_coco_builds_the_dataset(tmp_path, server):
+def test_fetch_coco_builds_the_dataset(tmp_path, server, published):
     args = ["fetch-coco", "--root", str(tmp_path), "--mirror", server.base_url, "--jobs", "2",
             "--json"]
     result = run(args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["labels_source"] == "labels.tgz"
+    assert {f["status"] for f in report["fetched"].values()} == {"downloaded"}
+    assert report["fetched"]["5k.part"]["sha256"] == mini_coco.sha256(
+        (published / "5k.part").read_bytes())
     data = (tmp_path / "coco" / "coco.data").read_text()
     assert f"valid = {tmp_path.resolve()}/coco/5k.txt" in data
 
