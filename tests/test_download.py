@@ -183,3 +183,17 @@ def test_parse_sha256sums():
     a, b = "a" * 64, "B" * 64
     text = f"{a}  train2014.zip\n{b} *sub/val2014.zip\n# comment\nnot a line\n"
     assert parse_sha256sums(text) == {"train2014.zip": a, "val2014.zip": b.lower()}
+
+
+def test_on_done_runs_per_file_and_its_failure_fails_the_batch(server, tmp_path):
+    server.files.update({"a.bin": b"a" * 10, "b.bin": b"b" * 20})
+    seen = []
+    downloader(tmp_path).fetch_all([spec(server, "a.bin"), spec(server, "b.bin")], jobs=2,
+                                   on_done=lambda r: seen.append((r.name, r.size)))
+    assert sorted(seen) == [("a.bin", 10), ("b.bin", 20)]
+
+    def explode(result):
+        raise DownloadError(f"cannot use {result.name}")
+
+    with pytest.raises(DownloadError, match="cannot use"):
+        downloader(tmp_path / "x").fetch_all([spec(server, "a.bin")], on_done=explode)
