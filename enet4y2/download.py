@@ -400,6 +400,11 @@ class Downloader:
             raise _Retryable(f"cannot download {spec.url} ({_reason(exc)})") from exc
         with resp:
             total = _total_size(resp, have)
+            if spec.size is not None and total is not None and total != spec.size:
+                # Known to be the wrong file before a byte is read: no point retrying.
+                raise DownloadError(
+                    f"size mismatch for {spec.url}: the server has {total} bytes, expected "
+                    f"{spec.size}; use a mirror with the right file (or a SHA256SUMS for it)")
             if have and resp.status != 206:
                 # Server ignored Range: start from the first byte.
                 have = 0

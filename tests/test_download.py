@@ -197,3 +197,11 @@ def test_on_done_runs_per_file_and_its_failure_fails_the_batch(server, tmp_path)
 
     with pytest.raises(DownloadError, match="cannot use"):
         downloader(tmp_path / "x").fetch_all([spec(server, "a.bin")], on_done=explode)
+
+
+def test_wrong_size_announced_by_the_server_fails_before_downloading(server, tmp_path):
+    with pytest.raises(DownloadError) as err:
+        downloader(tmp_path, retries=3).fetch(spec(server, size=len(BODY) + 1))
+    assert "size mismatch" in str(err.value) and f"expected {len(BODY) + 1}" in str(err.value)
+    assert len(server.gets("blob.bin")) == 1
+    assert not (tmp_path / "dl" / "blob.bin.part").exists()
