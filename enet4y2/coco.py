@@ -28,13 +28,12 @@ from enet4y2.download import (
     Downloader,
     FileSpec,
     Observer,
-    atomic_write_text,
     check_disk_space,
     fetch_text,
-    parse_sha256sums,
     remote_size,
 )
 from enet4y2.errors import DataError, DownloadError
+from enet4y2.verify import atomic_write_text, parse_sha256sums
 
 COCO_IMAGE_HOST = "http://images.cocodataset.org/zips/"
 PJREDDIE_HOST = "https://pjreddie.com/media/files/"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import queue
 import shutil
@@ -26,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enet4y2.errors import DownloadError
+from enet4y2.verify import CHUNK, Manifest, git_blob_sha1_of, hash_file_into, sha256_of
 
-CHUNK = 1 << 20
 USER_AGENT = "enet4y2-fetch/1"
-MANIFEST_NAME = "manifest.json"
 #: HTTP statuses worth another try; every other 4xx is final.
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -74,94 +72,6 @@ class Observer:
 
 class Cancelled(Exception):
     """Another download failed; this one stopped, leaving its `.part` for a resume."""
-
-
-def git_blob_sha1_of(path: Path) -> str:
-    """The git blob SHA-1 of a file: sha1(b"blob <size>\\0" + content)."""
-    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
-    _hash_file_into(path, digest)
-    return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    _hash_file_into(path, digest)
-    return digest.hexdigest()
-
-
-def _hash_file_into(path: Path, digest) -> None:
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(buf):
-            digest.update(view[:n])
-
-
-def parse_sha256sums(text: str) -> dict[str, str]:
-    """`sha256sum` output (`<hex>  <name>` or `<hex> *<name>`) -> {base name: hex}."""
-    sums: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(None, 1)
-        if len(parts) != 2 or len(parts[0]) != 64:
-            continue
-        digest, name = parts
-        try:
-            int(digest, 16)
-        except ValueError:
-            continue
-        sums[name.lstrip("*").strip().rsplit("/", 1)[-1]] = digest.lower()
-    return sums
-
-
-class Manifest:
-    """The hashes computed for finished files, kept in `<dir>/manifest.json`.
-
-    An entry also records size and mtime so a re-run trusts an untouched file without
-    reading it again; a file that changed since is hashed afresh.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / MANIFEST_NAME
-        self._lock = threading.Lock()
-        try:
-            self.entries: dict[str, dict] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.entries = {}
-
-    def trusted_sha256(self, path: Path) -> str | None:
-        """The recorded sha256 when the file is unchanged since it was recorded."""
-        entry = self.entries.get(path.name)
-        if not entry:
-            return None
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        if entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
-            return entry.get("sha256")
-        return None
-
-    def record(self, path: Path, url: str, sha256: str, verified_by: str) -> None:
-        st = path.stat()
-        with self._lock:
-            self.entries[path.name] = {
-                "url": url,
-                "size": st.st_size,
-                "sha256": sha256,
-                "verified_by": verified_by,
-                "mtime_ns": st.st_mtime_ns,
-            }
-            atomic_write_text(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to a temp file beside `path`, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def check_disk_space(
@@ -233,16 +143,6 @@ class Downloader:
     def __post_init__(self) -> None:
         self.manifest = Manifest(self.directory)
         self.failures: dict[str, DownloadError] = {}
-
-    def pending_bytes(self, spec: FileSpec, size: int | None = None) -> int:
-        """Bytes still to download for `spec` (0 when the final file is there)."""
-        final = self.directory / spec.name
-        total = spec.size if spec.size is not None else size
-        if final.exists():
-            return 0
-        part = _part_path(final)
-        have = part.stat().st_size if part.exists() else 0
-        return max(0, (total or 0) - have)
 
     def is_verified(self, spec: FileSpec) -> bool:
         """True when the final file exists and matches what is known about it."""
@@ -377,7 +277,7 @@ class Downloader:
             have = 0
         digest = hashlib.sha256()
         if have:
-            _hash_file_into(part, digest)
+            hash_file_into(part, digest)
         if spec.size is not None and have == spec.size:
             self.observer.start(spec.name, spec.size, have)
             return digest.hexdigest()

@@ -8,15 +8,9 @@ import os
 
 import pytest
 
-from enet4y2.download import (
-    Downloader,
-    FileSpec,
-    Observer,
-    check_disk_space,
-    git_blob_sha1_of,
-    parse_sha256sums,
-)
+from enet4y2.download import Downloader, FileSpec, Observer, check_disk_space
 from enet4y2.errors import DownloadError
+from enet4y2.verify import git_blob_sha1_of, parse_sha256sums
 from tests.range_server import RangeServer
 
 BODY = os.urandom(3 * 1024 * 1024 + 123)
