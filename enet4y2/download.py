@@ -173,11 +173,13 @@ class Downloader:
             problem = self._check(spec, part, digest)
             if problem is None:
                 os.replace(part, final)
+                _validator_path(part).unlink(missing_ok=True)
                 self.manifest.record(final, spec.url, digest, _verified_by(spec))
                 self.observer.finish(spec.name)
                 return FetchResult(spec.name, final, final.stat().st_size, digest, "downloaded",
                                    resumed_from)
             part.unlink(missing_ok=True)  # wrong bytes: start over, not from a bad prefix
+            _validator_path(part).unlink(missing_ok=True)
             self.observer.restart(spec.name, 0)
             last_error = _Retryable(f"{problem} for {spec.url}")
         raise DownloadError(
@@ -282,8 +284,13 @@ class Downloader:
             self.observer.start(spec.name, spec.size, have)
             return digest.hexdigest()
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        validator = _validator_path(part)
         if have:
             headers["Range"] = f"bytes={have}-"
+            if validator.is_file():
+                # If the file changed on the server since the .part began, it sends the
+                # whole new file (200) instead of the rest of a different one.
+                headers["If-Range"] = validator.read_text().strip()
         req = urllib.request.Request(spec.url, headers=headers)
         try:
             resp = urllib.request.urlopen(req, timeout=self.timeout)
@@ -305,11 +312,13 @@ class Downloader:
                 raise DownloadError(
                     f"size mismatch for {spec.url}: the server has {total} bytes, expected "
                     f"{spec.size}; use a mirror with the right file (or a SHA256SUMS for it)")
-            if have and resp.status != 206:
-                # Server ignored Range: start from the first byte.
+            if have and (resp.status != 206 or _range_start(resp) != have):
+                # Range ignored, or the file changed (If-Range): start from the first byte.
                 have = 0
                 digest = hashlib.sha256()
                 self.observer.restart(spec.name, 0)
+            if not have:
+                _save_validator(resp, validator)
             self.observer.start(spec.name, spec.size or total, have)
             try:
                 self._stream(resp, part, have, digest, spec.name)
@@ -383,6 +392,27 @@ def _verified_by(spec: FileSpec) -> str:
 
 def _part_path(final: Path) -> Path:
     return final.with_name(final.name + ".part")
+
+
+def _validator_path(part: Path) -> Path:
+    return part.with_name(part.name + ".validator")
+
+
+def _save_validator(resp, path: Path) -> None:
+    """Keep the strong ETag (else Last-Modified) of a transfer that starts at byte 0."""
+    etag = resp.headers.get("ETag")
+    value = etag if etag and not etag.startswith("W/") else resp.headers.get("Last-Modified")
+    if value:
+        path.write_text(value + "\n")
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _range_start(resp) -> int | None:
+    """The first byte of a 206 answer, from `Content-Range: bytes START-END/TOTAL`."""
+    content_range = resp.headers.get("Content-Range") or ""
+    head = content_range.removeprefix("bytes ").split("-", 1)[0].strip()
+    return int(head) if head.isdigit() else None
 
 
 def _total_size(resp, have: int) -> int | None:

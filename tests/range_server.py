@@ -5,6 +5,7 @@ sendfile so the server is not the bottleneck)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -85,9 +86,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404)
             return
         size = body.stat().st_size if isinstance(body, Path) else len(body)
+        etag = _etag(body)
+        if_range = self.headers.get("If-Range")
         start = 0
         match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
-        if match and not srv.ignore_range:
+        if match and not srv.ignore_range and if_range in (None, etag):
             start = int(match.group(1))
             if start >= size:
                 self.send_response(416)
@@ -101,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(size - start))
         self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
         self.end_headers()
         if head:
             return
@@ -132,6 +136,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+
+def _etag(body: bytes | Path) -> str:
+    if isinstance(body, Path):
+        st = body.stat()
+        return f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+    return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
 
 
 def serve(directory: os.PathLike | str) -> RangeServer:

@@ -199,3 +199,16 @@ def test_wrong_size_announced_by_the_server_fails_before_downloading(server, tmp
     assert "size mismatch" in str(err.value) and f"expected {len(BODY) + 1}" in str(err.value)
     assert len(server.gets("blob.bin")) == 1
     assert not (tmp_path / "dl" / "blob.bin.part").exists()
+
+
+def test_file_changed_on_server_between_runs_is_fetched_whole(server, tmp_path):
+    server.drop_after["blob.bin"] = 1_000_000
+    server.drops["blob.bin"] = 1
+    with pytest.raises(DownloadError):
+        downloader(tmp_path, retries=0).fetch(spec(server))  # no known hash: If-Range guards
+    new_body = os.urandom(len(BODY))
+    server.files["blob.bin"] = new_body
+    result = downloader(tmp_path, retries=0).fetch(spec(server))
+    assert result.path.read_bytes() == new_body  # not old prefix + new tail
+    assert [r for m, n, r in server.log if m == "GET"] == [None, "bytes=1000000-"]
+    assert not list((tmp_path / "dl").glob("*.validator"))
