@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,7 +151,11 @@ class Downloader:
 
     def fetch(self, spec: FileSpec) -> FetchResult:
         """Fetch one file (or accept the verified copy already there)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(f"cannot create {self.directory} ({exc.strerror or exc}); "
+                                "choose a writable directory") from exc
         final = self.directory / spec.name
         cached = self._verify_existing(spec)
         if cached is not None:
@@ -322,6 +327,8 @@ class Downloader:
             self.observer.start(spec.name, spec.size or total, have)
             try:
                 self._stream(resp, part, have, digest, spec.name)
+            except DownloadError:  # an OSError too, but final (cannot write)
+                raise
             except (OSError, http.client.HTTPException) as exc:
                 raise _Retryable(f"connection lost while downloading {spec.url} "
                                  f"({_reason(exc)})") from exc
@@ -332,12 +339,17 @@ class Downloader:
 
     def _stream(self, resp, part: Path, have: int, digest, name: str) -> None:
         """Copy the body into `part`; a second thread hashes the chunks meanwhile
-        (hashlib releases the GIL), so hashing overlaps the socket and the disk."""
+        (hashlib releases the GIL), so hashing overlaps the socket and the disk.
+        Socket errors propagate (worth a retry); file errors become a final DownloadError
+        (a full disk is not the network's fault)."""
         hasher = _PipelinedHash(digest)
         try:
-            with open(part, "r+b" if have else "wb", buffering=0) as out:
-                out.seek(have)
-                out.truncate()
+            with _file_errors(part):
+                out = open(part, "r+b" if have else "wb", buffering=0)  # noqa: SIM115
+            with out:
+                with _file_errors(part):
+                    out.seek(have)
+                    out.truncate()
                 while True:
                     if self.stop.is_set():
                         raise Cancelled(name)
@@ -345,11 +357,21 @@ class Downloader:
                     n = resp.readinto(buf)
                     if not n:
                         break
-                    out.write(memoryview(buf)[:n])
+                    with _file_errors(part):
+                        out.write(memoryview(buf)[:n])
                     hasher.submit(buf, n)
                     self.observer.advance(name, n)
         finally:
             hasher.close()
+
+
+@contextmanager
+def _file_errors(part: Path):
+    try:
+        yield
+    except OSError as exc:
+        raise DownloadError(f"cannot write {part} ({exc.strerror or exc}); "
+                            "free some space or choose another directory") from exc
 
 
 class _PipelinedHash:

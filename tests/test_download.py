@@ -212,3 +212,19 @@ def test_file_changed_on_server_between_runs_is_fetched_whole(server, tmp_path):
     assert result.path.read_bytes() == new_body  # not old prefix + new tail
     assert [r for m, n, r in server.log if m == "GET"] == [None, "bytes=1000000-"]
     assert not list((tmp_path / "dl").glob("*.validator"))
+
+
+def test_unwritable_directory_is_a_clear_error(server, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DownloadError, match=r"cannot create .*choose a writable directory"):
+        Downloader(blocker / "dl").fetch(spec(server))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_while_writing_is_final_not_retried(server, tmp_path):
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "blob.bin.part").symlink_to("/dev/full")  # every write: ENOSPC
+    with pytest.raises(DownloadError, match=r"cannot write .*free some space"):
+        downloader(tmp_path, retries=3).fetch(spec(server))
+    assert len(server.gets("blob.bin")) == 1
