@@ -17,6 +17,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,10 +133,18 @@ def extract(
     target.mkdir(parents=True, exist_ok=True)
     check_members(members, target)
     tick = progress or (lambda n: None)
-    if zipfile.is_zipfile(archive):
-        _extract_zip(archive, target, tick)
-    else:
-        _extract_tar(archive, target, tick)
+    try:
+        if zipfile.is_zipfile(archive):
+            _extract_zip(archive, target, tick)
+        else:
+            _extract_tar(archive, target, tick)
+    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as exc:
+        raise DataError(f"{archive} is damaged ({exc}); delete it and fetch it again") from exc
+    except OSError as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"cannot extract {archive} into {target} ({exc.strerror or exc}); "
+                        "free some space or choose another directory") from exc
     marker = marker_path(archive, target)
     marker.parent.mkdir(exist_ok=True)
     tmp = marker.with_suffix(".tmp")

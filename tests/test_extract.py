@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from enet4y2 import extract
+from enet4y2.errors import DataError
 from enet4y2.extract import UnsafeArchiveError
 
 
@@ -123,5 +124,17 @@ def test_interrupted_extraction_is_finished_on_next_run(tmp_path):
 def test_not_an_archive(tmp_path):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"definitely not an archive")
-    with pytest.raises(Exception, match="not a readable zip or tar"):
+    with pytest.raises(DataError, match="not a readable zip or tar"):
         extract.extract(junk, tmp_path / "out")
+
+
+def test_damaged_member_data_is_a_clear_error(tmp_path):
+    archive = tmp_path / "t.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.txt", b"hello world " * 1000)
+    data = bytearray(archive.read_bytes())
+    data[60:90] = b"\xff" * 30  # inside the compressed data of a.txt
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"t\.zip is damaged .*fetch it again"):
+        extract.extract(archive, tmp_path / "out")
+    assert not extract.is_extracted(archive, tmp_path / "out")
