@@ -21,6 +21,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from enet4y2 import coco_labels, extract
@@ -30,6 +31,7 @@ from enet4y2.download import (
     Observer,
     check_disk_space,
     fetch_text,
+    free_bytes,
     remote_size,
 )
 from enet4y2.errors import DataError, DownloadError
@@ -178,7 +180,8 @@ def fetch_coco(
     needed = sum((i.to_download or 0) + i.extract_space for i in items)
     if labels_from_json or not any(f.name == "labels.tgz" for f in files):
         needed += 0 if (coco / "labels" / LABELS_MARKER).exists() else 125_000 * LABEL_FILE_BYTES
-    free = check_disk_space(coco, needed, free_probe) if not dry_run else _free(coco, free_probe)
+    check = free_bytes if dry_run else partial(check_disk_space, needed=needed)
+    free = check(coco, free_probe=free_probe)
     report = CocoReport(coco, items, needed, free, warnings=warnings)
     if dry_run:
         return report
@@ -215,14 +218,6 @@ def fetch_coco(
     write_lists(coco)
     write_names_and_data(coco, root.resolve() / "backup")
     return report
-
-
-def _free(path: Path, probe: Callable[[Path], int] | None) -> int:
-    import shutil
-
-    while not path.exists():
-        path = path.parent
-    return (probe or (lambda p: shutil.disk_usage(p).free))(path)
 
 
 def _plan_item(f: CocoFile, coco: Path, downloader: Downloader) -> PlanItem:

@@ -83,17 +83,21 @@ def check_disk_space(
     `free_probe(directory) -> free bytes` is injectable (tests simulate a full disk).
     Returns the free bytes found.
     """
-    probe = free_probe or (lambda d: shutil.disk_usage(d).free)
-    existing = directory
-    while not existing.exists():
-        existing = existing.parent
-    free = probe(existing)
+    free = free_bytes(directory, free_probe)
     if needed > free:
         raise DownloadError(
             f"not enough disk space in {directory}: need {human_bytes(needed)}, "
             f"{human_bytes(free)} free; free some space or choose another directory"
         )
     return free
+
+
+def free_bytes(directory: Path, free_probe: Callable[[Path], int] | None = None) -> int:
+    """Free bytes on the file system that holds (or will hold) `directory`."""
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    return (free_probe or (lambda d: shutil.disk_usage(d).free))(existing)
 
 
 def human_bytes(n: float) -> str:
