@@ -191,8 +191,9 @@ class Downloader:
             _validator_path(part).unlink(missing_ok=True)
             self.observer.restart(spec.name, 0)
             last_error = _Retryable(f"{problem} for {spec.url}")
+        attempts = self.retries + 1
         raise DownloadError(
-            f"{last_error} (after {self.retries + 1} attempts); "
+            f"{last_error} (after {attempts} attempt{'s' if attempts > 1 else ''}); "
             "retry later or use --mirror with a good copy"
         )
 
