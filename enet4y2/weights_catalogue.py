@@ -73,12 +73,18 @@ def fetch_weights(
     return downloader.fetch_all(weight_specs(entries, mirror), jobs)
 
 
-def cut_backbone_to_shared_layers(backbone: Path) -> Path | None:
-    """Cut the ImageNet backbone to the detectors' shared layers (0..131), beside it.
+def cut_backbone_to_shared_layers(backbone: Path) -> Path:
+    """Cut the ImageNet backbone to the detectors' shared layers (0..131), beside it as
+    `<stem>.conv.132` (reused when already there). Upstream's equivalent:
+    `darknet partial efficientnet_b0.cfg enetb0_final.weights enetb0_final.conv.132 132`.
+    The first 132 layers of efficientnet_b0 and of the detectors are the same, so the
+    detector cfg from the builder describes them."""
+    from enet4y2 import cfg as cfgmod
+    from enet4y2 import models, weights
 
-    This is where `enet4y2.weights.cut_weights` / `shared_layers` (the cfg issue's
-    weights tools) get called; until they land on main it does nothing and returns None.
-    Upstream's equivalent: `darknet partial efficientnet_b0.cfg enetb0_final.weights
-    enetb0_final.conv.132 132`.
-    """
-    return None
+    out = backbone.with_name(f"{backbone.stem}.conv.{models.BACKBONE_LAYERS}")
+    cfg = models.enet4y2_coco_cfg()
+    expected = cfgmod.expected_weights_size(cfg, models.BACKBONE_LAYERS)
+    if out.is_file() and out.stat().st_size == expected:
+        return out
+    return weights.cut_weights(backbone, cfg, models.BACKBONE_LAYERS, out)

@@ -47,9 +47,6 @@ def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, r
     backbone = next((r for r in results if r.name == wc.CATALOGUE["backbone"].file), None)
     if backbone is not None:
         cut = wc.cut_backbone_to_shared_layers(backbone.path)
-        if cut is None:
-            terminal.warn("backbone cut to the shared layers is not available yet; "
-                          "use the full enetb0_final.weights or `darknet partial`")
     if as_json:
         payload = [{"name": r.name, "path": str(r.path), "size": r.size, "sha256": r.sha256,
                     "status": r.status} for r in results]

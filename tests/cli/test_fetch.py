@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
+from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -79,7 +82,16 @@ def test_fetch_weights_unknown_name(tmp_path):
 @pytest.fixture
 def weights_server(monkeypatch):
     """A mirror holding stand-in weights files, with the catalogue pinned to their sha1s."""
-    bodies = {"enet4y2-coco_final.weights": b"\x00" * 5000, "enetb0_final.weights": b"\x01" * 7}
+    # The backbone stand-in is shaped like the real one: a header, then at least the floats
+    # of the 132 layers the detectors share (and a classifier head after them).
+    from enet4y2 import cfg as cfgmod
+    from enet4y2 import models
+
+    shared = cfgmod.expected_weights_size(models.enet4y2_coco_cfg(), models.BACKBONE_LAYERS)
+    rng = np.random.default_rng(0)
+    backbone = struct.pack("<iiiQ", 0, 2, 5, 12345) + rng.random(
+        (shared - 20 + 4000) // 4, dtype=np.float32).tobytes()
+    bodies = {"enet4y2-coco_final.weights": b"\x00" * 5000, "enetb0_final.weights": backbone}
     with RangeServer() as srv:
         srv.files.update(bodies)
         for key, file in (("enet4y2-coco", "enet4y2-coco_final.weights"),
@@ -101,7 +113,12 @@ def test_fetch_weights_verifies_by_git_sha1(tmp_path, weights_server):
     assert set(files) == set(bodies)
     for name, body in bodies.items():
         assert (tmp_path / name).read_bytes() == body
-    assert "backbone cut" in result.stderr  # not wired yet: said so, not hidden
+    cut = Path(json.loads(result.stdout)["backbone_cut"])
+    assert cut == tmp_path / "enetb0_final.conv.132"
+    data = cut.read_bytes()
+    # darknet partial's output: its own version, seen = 0, then layers 0..131 unchanged
+    assert struct.unpack("<iiiQ", data[:20]) == (0, 2, 5, 0)
+    assert data[20:] == bodies["enetb0_final.weights"][20:len(data)]
 
 
 def test_fetch_weights_wrong_bytes_fail(tmp_path, weights_server):
