@@ -31,6 +31,11 @@ class Terminal:
         self.err.print(f"[bold red]error:[/] {_one_line(message)}", soft_wrap=True)
         raise click.exceptions.Exit(code)
 
+    def write(self, text: str) -> None:
+        """Plain text to stdout exactly as given (no markup, tabs kept): darknet-format
+        lines and JSON lines that other tools parse."""
+        self.out.file.write(text if text.endswith("\n") else text + "\n")
+
     def warn(self, message: str) -> None:
         self.err.print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
 

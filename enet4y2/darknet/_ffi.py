@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-from functools import cache
 from pathlib import Path
 
 from enet4y2 import paths
@@ -27,10 +26,15 @@ def extension_path() -> Path | None:
     return None
 
 
-@cache
+_loaded: dict[Path, tuple] = {}
+
+
 def load():
-    """(ffi, lib) of the binding; NotBuiltError naming `make darknet` when absent."""
+    """(ffi, lib) of the binding for the darknet in use; NotBuiltError naming
+    `make darknet` when absent. Loaded once per build location."""
     path = extension_path()
+    if path in _loaded:
+        return _loaded[path]
     if path is None:
         raise NotBuiltError(f"the darknet binding is not built in {paths.darknet_dir()}: "
                             f"run `make darknet`")
@@ -41,4 +45,5 @@ def load():
     except ImportError as exc:
         raise NotBuiltError(f"the darknet binding at {path} cannot be loaded ({exc}): "
                             f"run `make darknet` again") from None
-    return module.ffi, module.lib
+    _loaded[path] = module.ffi, module.lib
+    return _loaded[path]

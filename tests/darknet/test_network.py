@@ -156,7 +156,7 @@ def test_cfg_with_syntax_error(tmp_path, tiny_detector):
     bad = tmp_path / "bad.cfg"
     bad.write_text(tiny_detector.cfg.read_text().replace("[convolutional]", "[convolutional",
                                                          1))
-    with pytest.raises(CfgError, match="bad.cfg:"):
+    with pytest.raises(CfgError, match=r"bad\.cfg:"):
         Network(bad)
 
 
