@@ -76,7 +76,7 @@ def _fake_tree(path):
 
 def test_a_plain_tree_of_other_files_is_refused(tmp_path):
     _fake_tree(tmp_path)
-    with pytest.raises(BuildError, match="not the pinned darknet .*DARKNET_ALLOW_OTHER=1"):
+    with pytest.raises(BuildError, match=r"not the pinned darknet .*DARKNET_ALLOW_OTHER=1"):
         source.check_tree(tmp_path, "test", allow_other=False)
     assert source.check_tree(tmp_path, "test", allow_other=True).check == "unverified"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from pathlib import Path
+
+import numpy as np
 
 from enet4y2 import detect
 from enet4y2.darknet import Detections

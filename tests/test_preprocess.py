@@ -48,7 +48,8 @@ def _reference_resize(im: np.ndarray, w: int, h: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize(("src", "dst"), [((13, 9), (8, 8)), ((5, 17), (12, 7)), ((9, 9), (20, 14))])
+@pytest.mark.parametrize(("src", "dst"),
+                         [((13, 9), (8, 8)), ((5, 17), (12, 7)), ((9, 9), (20, 14))])
 def test_resize_matches_darknets_loops(src, dst):
     rng = np.random.default_rng(1)
     img = rng.integers(0, 256, (src[1], src[0], 3), dtype=np.uint8)
@@ -75,7 +76,7 @@ def test_boxes_back_to_pixels_inverts_the_input_mapping(letterbox):
     W, H, nw, nh = 100, 50, 64, 64
     x0, y0, bw, bh = 20, 10, 40, 20
     if letterbox:
-        new_w, new_h, dx, dy = preprocess.letterbox_geometry(W, H, nw, nh)
+        new_w, _, dx, dy = preprocess.letterbox_geometry(W, H, nw, nh)
         s = new_w / W
         rel = [[(dx + (x0 + bw / 2) * s) / nw, (dy + (y0 + bh / 2) * s) / nh,
                 bw * s / nw, bh * s / nh]]

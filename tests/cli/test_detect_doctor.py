@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import struct
 import re
+import struct
 
 import cv2
 import numpy as np
