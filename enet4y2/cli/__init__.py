@@ -37,3 +37,7 @@ def main() -> None:
 
 
 # Commands: one module each under enet4y2.cli; each registers here (in --help order).
+
+from enet4y2.cli.eval import eval_command  # noqa: E402
+
+main.add_command(eval_command)

@@ -44,14 +44,14 @@ def parse_map_output(text: str) -> dict:
                     "map": _float(found.group(2))}
     for m in _CLASS.finditer(text):
         result["classes"].append({"id": int(m.group(1)), "name": m.group(2),
-                                  "ap": _float(m.group(3)) / 100.0,
+                                  "ap": round(_float(m.group(3)) / 100.0, 6),
                                   "tp": int(m.group(4)), "fp": int(m.group(5))})
     if m := _PRF.search(text):
         result.update(conf_thresh=_float(m.group(1)), precision=_float(m.group(2)),
                       recall=_float(m.group(3)), f1=_float(m.group(4)))
     if m := _COUNTS.search(text):
         result.update(tp=int(m.group(2)), fp=int(m.group(3)), fn=int(m.group(4)),
-                      average_iou=_float(m.group(5)) / 100.0)
+                      average_iou=round(_float(m.group(5)) / 100.0, 6))
     if m := _IOU.search(text):
         result["points"] = int(m.group(2)) if m.group(2) else 0
     if m := _DETS.search(text):

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enet4y2.errors import DataError, MissingFileError
-from enet4y2.evaluate import cocoeval, darknet_map, datafile, inference, yolo_gt
+from enet4y2.evaluate import cocoeval, datafile, inference, yolo_gt
+from enet4y2.evaluate import darknet_map as map_run
 from enet4y2.evaluate.results import (
     category_map,
     detections_to_results,
@@ -18,6 +19,7 @@ from enet4y2.evaluate.results import (
     read_json,
     write_json_atomic,
 )
+from enet4y2.evaluate.table import EVEN_WITHIN, comparison_table
 
 ONLY_DETECTED_WARNING = (
     "--only-detected-images scores only images with at least one detection (the seed's "
@@ -158,11 +160,80 @@ def run_darknet_map(data_path: str | os.PathLike, cfg: str | os.PathLike,
             data = {**data, "valid": str(Path(list_path).resolve())}
             data_path = Path(tmp) / Path(data_path).name
             data_path.write_text("".join(f"{k} = {v}\n" for k, v in data.items()))
-        result, _ = darknet_map.run_darknet_map(data_path, cfg, weights,
+        result, _ = map_run.run_darknet_map(data_path, cfg, weights,
                                                 iou_thresh=iou_thresh, points=points,
                                                 thresh=thresh, on_progress=on_progress)
-    return darknet_map.json_safe(result)
+    return map_run.json_safe(result)
 
 
 def save_results(path: str | os.PathLike, results: list[dict]) -> Path:
     return write_json_atomic(path, results)
+
+
+StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, results=None,
+             pycoco: bool = False, darknet_map: bool = False, thresh: float = 0.005,
+             letterbox: bool = False, batch: int = 1, json_out=None, stats_out=None,
+             map_out=None, compare: Sequence[tuple[str, str]] = (), name: str | None = None,
+             only_detected_images: bool = False, backend: str = "pycocotools",
+             iou_thresh: float = 0.5, points: int = 0, even_within: float = EVEN_WITHIN,
+             progress: StageProgress | None = None) -> dict:
+    """Everything `enet4y2 eval` does, as one call returning a report dict:
+    {"darknet_map": {...} | None, "pycoco": {...} | None, "table": {...} | None,
+     "written": [paths], "warnings": [...]}. Inputs are checked before any long run."""
+    def stage(label: str) -> Progress | None:
+        return (lambda done, total: progress(label, done, total)) if progress else None
+
+    references = [(ref_name, cocoeval.load_stats(path)) for ref_name, path in compare]
+    report: dict = {"darknet_map": None, "pycoco": None, "table": None, "written": [],
+                    "warnings": []}
+    if results:
+        if weights:
+            raise DataError("give either --results (score a file) or --weights (run a model)")
+        if not gt:
+            raise DataError("--results needs --gt, the COCO instances file it refers to")
+        report["pycoco"] = evaluate_results_file(
+            results, gt, list_path=list_path, data_path=data,
+            only_detected_images=only_detected_images, backend=backend)
+        name = name or Path(results).stem
+    else:
+        if not weights:
+            raise DataError("give --weights (run a model) or --results with --gt (score a file)")
+        for what, path in (("cfg", cfg), ("weights", weights)):
+            if not Path(path).is_file():
+                raise MissingFileError(f"{what} {path} not found; check the path")
+        run_map = darknet_map or not pycoco
+        if run_map and not data:
+            raise DataError("darknet's mAP run needs --data (valid=, names=)")
+        setup = prepare(data, list_path, gt) if pycoco else None
+        if run_map:
+            report["darknet_map"] = run_darknet_map(
+                data, cfg, weights, list_path=list_path, iou_thresh=iou_thresh,
+                points=points, progress=stage("darknet map"))
+            if map_out:
+                report["written"].append(str(write_json_atomic(map_out, report["darknet_map"])))
+        if setup is not None:
+            report["warnings"].extend(setup.warnings)
+            detections = infer_results(setup, cfg, weights, batch=batch, thresh=thresh,
+                                       letterbox=letterbox, progress=stage("detect"))
+            if json_out:
+                report["written"].append(str(save_results(json_out, detections)))
+            report["pycoco"] = score(setup.gt, detections, setup.image_ids,
+                                     only_detected_images=only_detected_images,
+                                     backend=backend)
+            report["pycoco"]["gt"] = setup.gt_source
+        name = name or Path(weights).stem
+    if report["pycoco"] is not None:
+        stats = report["pycoco"]["stats"]
+        report["warnings"].extend(report["pycoco"].pop("warnings"))
+        report["table"] = comparison_table(name, stats, references, even_within)
+        if stats_out:
+            cocoeval.save_stats(stats_out, stats, model=name, backend=backend,
+                                images=report["pycoco"]["images"],
+                                only_detected_images=only_detected_images)
+            report["written"].append(str(stats_out))
+    elif references:
+        report["warnings"].append("--compare needs --pycoco; the references were not shown")
+    return report
