@@ -61,7 +61,8 @@ def _fmt(value) -> str:
 
 
 def comparison_rich(table: dict) -> Table:
-    out = Table(title="COCO bbox (pycocotools)", title_justify="left")
+    out = Table(title="COCO bbox", title_justify="left", caption=(
+        f"even: the values differ by less than {table['even_within']:g} at 3 decimals"))
     out.add_column("model")
     for column in table["columns"]:
         out.add_column(column, justify="right")
@@ -83,15 +84,21 @@ def run_and_render(options: dict) -> None:
     as_json = options.pop("as_json")
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                _RateColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=terminal.err, transient=True) as progress:
-        tasks: dict[str, int] = {}
+    progress = Progress(*columns, console=terminal.err, transient=True)
+    tasks: dict[str, int] = {}
 
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
+    def on_progress(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            progress.start()  # only when there is something long to show
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
 
+    try:
         report = run_eval(**options, progress=on_progress)
+    finally:
+        if tasks:
+            progress.stop()
 
     for warning in report["warnings"]:
         terminal.warn(warning)
