@@ -22,7 +22,8 @@ def decode_image(path: str) -> np.ndarray:
 
     if not os.path.isfile(path):
         raise MissingFileError(f"image {path} not found; fix the image list")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    # darknet's loader and COCO's width/height ignore EXIF orientation; so must we
+    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise ImageError(f"cannot decode image {path}; remove it from the list or replace it")
     return image

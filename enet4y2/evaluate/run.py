@@ -194,6 +194,9 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
             raise DataError("give either --results (score a file) or --weights (run a model)")
         if not gt:
             raise DataError("--results needs --gt, the COCO instances file it refers to")
+        if darknet_map:
+            raise DataError("--darknet-map runs a model: give --weights and --data, "
+                            "not --results")
         report["pycoco"] = evaluate_results_file(
             results, gt, list_path=list_path, data_path=data,
             only_detected_images=only_detected_images, backend=backend)
