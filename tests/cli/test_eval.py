@@ -151,3 +151,21 @@ def test_faster_backend_same_stats(files):
     slow = json.loads(_run(args, files).stdout)["pycoco"]["stats"]
     fast = json.loads(_run([*args, "--backend", "faster-coco-eval"], files).stdout)
     assert fast["pycoco"]["stats"] == pytest.approx(slow)
+
+
+def test_darknet_map_with_results_is_an_error(files):
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--darknet-map"], files, ok=False)
+    assert result.exit_code == 1 and "--darknet-map runs a model" in result.stderr
+
+
+def test_darknet_map_without_a_build_says_how_to_build(files, monkeypatch):
+    monkeypatch.setenv("ENET4Y2_DARKNET_DIR", str(files / "no-darknet-here"))
+    for name in ("x.cfg", "x.weights"):
+        (files / name).write_text("")
+    (files / "valid.txt").write_text("a_1.jpg\n")
+    (files / "x.data").write_text(f"classes=2\nvalid={files / 'valid.txt'}\n")
+    result = _run(["--data", files / "x.data", "--cfg", files / "x.cfg",
+                   "--weights", files / "x.weights"], files, ok=False)
+    assert result.exit_code == 1
+    assert "darknet executable not found" in result.stderr and "make darknet" in result.stderr
