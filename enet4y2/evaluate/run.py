@@ -41,14 +41,15 @@ class EvalSetup:
 
 
 def _valid_list(data: dict[str, str], list_path: str | os.PathLike | None) -> str:
-    path = list_path or data.get("valid") or data.get("train")
+    path = list_path or data.get("valid")
     if not path:
         raise DataError("no image list: give --list or set valid= in the .data file")
     return str(path)
 
 
 def prepare(data_path: str | os.PathLike | None, list_path: str | os.PathLike | None,
-            gt_path: str | os.PathLike | None) -> EvalSetup:
+            gt_path: str | os.PathLike | None, progress: Progress | None = None
+            ) -> EvalSetup:
     """Read the .data, list and names; load --gt, or build GT from the YOLO labels."""
     data = datafile.read_data_file(data_path) if data_path else {}
     if not data and not list_path:
@@ -68,7 +69,7 @@ def prepare(data_path: str | os.PathLike | None, list_path: str | os.PathLike | 
     if data.get("eval") == "coco":
         warnings.append("no --gt: the ground truth is built from the YOLO label files; for "
                         "official COCO numbers give --gt instances_val2014.json")
-    gt, ids = yolo_gt.load_yolo_gt(image_paths, names)
+    gt, ids = yolo_gt.load_yolo_gt(image_paths, names, progress=progress)
     return EvalSetup(image_paths, names, gt, ids, "YOLO labels", warnings)
 
 
@@ -210,7 +211,7 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
         run_map = darknet_map or not pycoco
         if run_map and not data:
             raise DataError("darknet's mAP run needs --data (valid=, names=)")
-        setup = prepare(data, list_path, gt) if pycoco else None
+        setup = prepare(data, list_path, gt, stage("labels")) if pycoco else None
         if run_map:
             report["darknet_map"] = run_darknet_map(
                 data, cfg, weights, list_path=list_path, iou_thresh=iou_thresh,

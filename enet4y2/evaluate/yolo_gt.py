@@ -9,7 +9,7 @@ medium / large differ slightly from official COCO numbers when used on COCO itse
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
 
 import numpy as np
@@ -123,27 +123,33 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) of an image file, from its header (OpenCV decode as a fallback)."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(65536)
+            head = handle.read(4096)  # the JPEG frame header is usually this early
+            size = image_size_from_header(head)
+            if size is None:  # big EXIF / thumbnail segments first
+                size = image_size_from_header(head + handle.read(1 << 20))
     except FileNotFoundError:
         raise MissingFileError(f"image {path} not found; fix the list file") from None
-    size = image_size_from_header(head)
     if size is None:
         import cv2
 
-        image = cv2.imread(str(path))
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
         if image is None:
             raise ImageError(f"cannot decode image {path}; remove it from the list or replace it")
         size = (image.shape[1], image.shape[0])
     return size
 
 
-def load_yolo_gt(paths: Sequence[str], names: Sequence[str]) -> tuple[dict, list[int]]:
+def load_yolo_gt(paths: Sequence[str], names: Sequence[str],
+                 progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[dict, list[int]]:
     """Build the COCO GT dict for a list of images from their darknet label files.
     Returns (gt, image ids in list order). A missing label file means no objects,
     as in darknet; a missing image is an error."""
     ids = ids_for_yolo_list(paths)
     entries = []
-    for image_id, path in zip(ids, paths, strict=True):
+    for done, (image_id, path) in enumerate(zip(ids, paths, strict=True), 1):
+        if progress and (done % 100 == 0 or done == len(paths)):
+            progress(done, len(paths))
         width, height = image_size(path)
         label = Path(label_path_for(str(path)))
         text = label.read_text() if label.is_file() else ""

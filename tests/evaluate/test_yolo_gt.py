@@ -93,3 +93,15 @@ def test_missing_label_file_means_no_objects(tmp_path):
     gt, ids = load_yolo_gt([str(path)], ["a"])
     assert ids == [1]
     assert gt["annotations"] == [] and gt["images"][0]["width"] == 20
+
+
+def test_size_behind_a_large_segment(tmp_path):
+    from enet4y2.evaluate.yolo_gt import image_size
+
+    _, encoded = cv2.imencode(".jpg", np.zeros((37, 53, 3), np.uint8))
+    jpeg = encoded.tobytes()
+    comment = b"\xff\xfe" + (20002).to_bytes(2, "big") + bytes(20000)  # 20 kB COM segment
+    path = tmp_path / "big_1.jpg"
+    path.write_bytes(jpeg[:2] + comment + jpeg[2:])
+    assert image_size_from_header(path.read_bytes()[:4096]) is None
+    assert image_size(path) == (53, 37)
