@@ -88,6 +88,8 @@ def run_and_render(options: dict) -> None:
     tasks: dict[str, int] = {}
 
     def on_progress(stage: str, done: int, total: int) -> None:
+        if not terminal.err.is_terminal:  # a log file gets no bar redraws
+            return
         if not tasks:
             progress.start()  # only when there is something long to show
         if stage not in tasks:

@@ -107,10 +107,16 @@ def infer_results(setup: EvalSetup, cfg: str | os.PathLike, weights: str | os.Pa
 
 
 def score(gt: dict, results: list[dict], image_ids: Sequence[int] | None, *,
-          only_detected_images: bool = False, backend: str = "pycocotools") -> dict:
-    """COCOeval over the list's images (or only detected ones); a report dict."""
+          only_detected_images: bool = False, backend: str = "pycocotools",
+          progress: Progress | None = None) -> dict:
+    """COCOeval over the list's images (or only detected ones); a report dict.
+    `progress` hears (0, 1) before and (1, 1) after: COCOeval has no finer hook."""
+    if progress:
+        progress(0, 1)
     stats = cocoeval.evaluate(gt, results, image_ids,
                               only_detected_images=only_detected_images, backend=backend)
+    if progress:
+        progress(1, 1)
     scored = (len({r["image_id"] for r in results}) if only_detected_images
               else len(set(image_ids)) if image_ids is not None else len(gt["images"]))
     warnings = [ONLY_DETECTED_WARNING] if only_detected_images else []
@@ -123,7 +129,8 @@ def evaluate_results_file(results_path: str | os.PathLike, gt_path: str | os.Pat
                           list_path: str | os.PathLike | None = None,
                           data_path: str | os.PathLike | None = None,
                           only_detected_images: bool = False,
-                          backend: str = "pycocotools") -> dict:
+                          backend: str = "pycocotools",
+                          progress: Progress | None = None) -> dict:
     """`enet4y2 eval --results R --gt GT`: score a results file from anywhere."""
     gt = cocoeval.check_gt(read_json(gt_path, "ground truth"))
     results = read_json(results_path, "results file")
@@ -133,7 +140,7 @@ def evaluate_results_file(results_path: str | os.PathLike, gt_path: str | os.Pat
         image_ids = image_ids_for(datafile.read_list(_valid_list(data, list_path)),
                                   gt["images"])
     report = score(gt, results, image_ids, only_detected_images=only_detected_images,
-                   backend=backend)
+                   backend=backend, progress=progress)
     if image_ids is None and not only_detected_images and isinstance(results, list):
         covered = len({r.get("image_id") for r in results if isinstance(r, dict)})
         if covered < 0.5 * len(gt["images"]):
@@ -200,7 +207,8 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
                             "not --results")
         report["pycoco"] = evaluate_results_file(
             results, gt, list_path=list_path, data_path=data,
-            only_detected_images=only_detected_images, backend=backend)
+            only_detected_images=only_detected_images, backend=backend,
+            progress=stage(f"COCOeval ({backend})"))
         name = name or Path(results).stem
     else:
         if not weights:
@@ -226,7 +234,7 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
                 report["written"].append(str(save_results(json_out, detections)))
             report["pycoco"] = score(setup.gt, detections, setup.image_ids,
                                      only_detected_images=only_detected_images,
-                                     backend=backend)
+                                     backend=backend, progress=stage(f"COCOeval ({backend})"))
             report["pycoco"]["gt"] = setup.gt_source
         name = name or Path(weights).stem
     if report["pycoco"] is not None:
