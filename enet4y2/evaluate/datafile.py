@@ -50,3 +50,16 @@ def read_list(path: str | os.PathLike) -> list[str]:
 
 def read_names(path: str | os.PathLike) -> list[str]:
     return parse_names(_read(path, "names file", "set names= in the .data"))
+
+
+def cfg_letterbox(cfg_text: str) -> bool:
+    """True when the cfg's [net] section sets `letter_box=1` (darknet's map then
+    letterboxes whatever its command line says)."""
+    section = ""
+    for line in cfg_text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line
+        elif section in ("[net]", "[network]") and line.replace(" ", "").startswith("letter_box="):
+            return line.split("=", 1)[1].strip() not in ("", "0")
+    return False

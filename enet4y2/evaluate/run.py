@@ -84,6 +84,8 @@ def infer_results(setup: EvalSetup, cfg: str | os.PathLike, weights: str | os.Pa
             raise MissingFileError(f"{what} {path} not found; check the path")
     category_ids = category_map((c["id"] for c in setup.gt["categories"]),
                                 len(setup.gt["categories"]))
+    # like darknet's map: the cfg's letter_box=1 wins
+    letterbox = letterbox or datafile.cfg_letterbox(Path(cfg).read_text(errors="replace"))
     results: list[dict] = []
     total = len(setup.image_paths)
     done = 0
