@@ -169,3 +169,20 @@ def test_darknet_map_without_a_build_says_how_to_build(files, monkeypatch):
                    "--weights", files / "x.weights"], files, ok=False)
     assert result.exit_code == 1
     assert "darknet executable not found" in result.stderr and "make darknet" in result.stderr
+
+
+def test_cli_constants_match_the_module_and_help_stays_light():
+    import subprocess
+    import sys
+
+    from enet4y2.cli import eval as cli_eval
+    from enet4y2.evaluate.cocoeval import BACKENDS
+    from enet4y2.evaluate.table import EVEN_WITHIN
+
+    assert (cli_eval.BACKENDS, cli_eval.EVEN_WITHIN) == (BACKENDS, EVEN_WITHIN)
+    code = ("import sys, enet4y2.cli; "
+            "print(sorted(m for m in ('numpy', 'pycocotools', 'enet4y2.evaluate') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
