@@ -134,3 +134,27 @@ def stats_from_json(data: object, where: str = "stats file") -> dict[str, float]
 
 def load_stats(path: str | os.PathLike) -> dict[str, float]:
     return stats_from_json(read_json(path, "stats file"), f"stats file {path}")
+
+
+def load_stats_record(path: str | os.PathLike) -> tuple[dict[str, float], dict]:
+    """(the 12 stats, the rest of the record: images, only_detected_images, ...)."""
+    data = read_json(path, "stats file")
+    stats = stats_from_json(data, f"stats file {path}")
+    meta = {k: v for k, v in data.items() if k != "stats"} if isinstance(data, dict) else {}
+    return stats, meta
+
+
+def comparability_warnings(name: str, meta: Mapping, *, images: int,
+                           only_detected_images: bool) -> list[str]:
+    """Why a reference's numbers may not be like for like with this run's."""
+    warnings = []
+    if "only_detected_images" in meta and bool(meta["only_detected_images"]) != \
+            only_detected_images:
+        how = "only images with detections" if meta["only_detected_images"] else "every image"
+        warnings.append(f"reference {name} was scored over {how}, this run was not; "
+                        "the judgement compares different methods")
+    if isinstance(meta.get("images"), int) and meta["images"] != images \
+            and not only_detected_images and not meta.get("only_detected_images"):
+        warnings.append(f"reference {name} was scored over {meta['images']} images, this run "
+                        f"over {images}; the judgement compares different splits")
+    return warnings

@@ -196,7 +196,8 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
     def stage(label: str) -> Progress | None:
         return (lambda done, total: progress(label, done, total)) if progress else None
 
-    references = [(ref_name, cocoeval.load_stats(path)) for ref_name, path in compare]
+    loaded = [(ref_name, *cocoeval.load_stats_record(path)) for ref_name, path in compare]
+    references = [(ref_name, stats) for ref_name, stats, _ in loaded]
     report: dict = {"darknet_map": None, "pycoco": None, "table": None, "written": [],
                     "warnings": []}
     if results:
@@ -243,6 +244,10 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
         stats = report["pycoco"]["stats"]
         report["warnings"].extend(report["pycoco"].pop("warnings"))
         report["table"] = comparison_table(name, stats, references, even_within)
+        for ref_name, _, meta in loaded:
+            report["warnings"].extend(cocoeval.comparability_warnings(
+                ref_name, meta, images=report["pycoco"]["images"],
+                only_detected_images=only_detected_images))
         if stats_out:
             cocoeval.save_stats(stats_out, stats, model=name, backend=backend,
                                 images=report["pycoco"]["images"],

@@ -186,3 +186,17 @@ def test_cli_constants_match_the_module_and_help_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_compare_warns_when_the_reference_used_another_method(files):
+    _run(["--results", files / "half.json", "--gt", files / "gt.json", "--json",
+          "--only-detected-images", "--stats-out", files / "seedlike.json"], files)
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--compare", f"seed={files / 'seedlike.json'}", "--stats-out", ""], files)
+    assert "reference seed was scored over only images with detections" in result.stderr
+    # and a like-for-like reference gives no such warning
+    _run(["--results", files / "half.json", "--gt", files / "gt.json", "--json",
+          "--stats-out", files / "fair.json"], files)
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--compare", f"fair={files / 'fair.json'}", "--stats-out", ""], files)
+    assert "reference fair" not in result.stderr

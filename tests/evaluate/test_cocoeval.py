@@ -108,3 +108,17 @@ def test_stats_from_a_list_of_twelve():
 def test_bad_stats_files_are_errors(bad):
     with pytest.raises(DataError):
         stats_from_json(bad)
+
+
+def test_comparability_warnings():
+    from enet4y2.evaluate.cocoeval import comparability_warnings
+
+    assert comparability_warnings("r", {"images": 5000, "only_detected_images": False},
+                                  images=5000, only_detected_images=False) == []
+    assert comparability_warnings("r", {}, images=5000, only_detected_images=False) == []
+    [split] = comparability_warnings("r", {"images": 4952}, images=5000,
+                                     only_detected_images=False)
+    assert "4952 images" in split and "different splits" in split
+    [method] = comparability_warnings("r", {"only_detected_images": False}, images=10,
+                                      only_detected_images=True)
+    assert "every image" in method
