@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from enet4y2.cli.terminal import terminal
+from enet4y2.evaluate.table import format_stat
 
 
 class _RateColumn(ProgressColumn):
@@ -68,7 +69,7 @@ def comparison_rich(table: dict) -> Table:
         out.add_column(column, justify="right")
     out.add_column("judgement", justify="right")
     for row in table["rows"]:
-        out.add_row(row["model"], *(f"{v:.3f}" for v in row["values"]), row["role"])
+        out.add_row(row["model"], *(format_stat(v) for v in row["values"]), row["role"])
     for judgement in table["judgements"]:
         styled = [f"[green]{r}[/]" if r == "win" else f"[red]{r}[/]" if r == "lose" else r
                   for r in judgement["results"]]

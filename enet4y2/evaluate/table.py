@@ -19,7 +19,10 @@ EVEN_WITHIN = 0.005
 
 
 def judge(value: float, reference: float, even_within: float = EVEN_WITHIN) -> str:
-    """'win', 'lose' or 'even' for `value` against `reference` (higher is better)."""
+    """'win', 'lose' or 'even' for `value` against `reference` (higher is better);
+    'n/a' when either is -1, COCOeval's mark for "no ground truth in this area range"."""
+    if value < 0 or reference < 0:
+        return "n/a"
     diff = round(value * 1000) - round(reference * 1000)  # in table units (0.001)
     if abs(diff) < round(even_within * 1000):
         return "even"
@@ -46,13 +49,18 @@ def comparison_table(name: str, stats: Mapping[str, float],
             "even_within": even_within}
 
 
+def format_stat(value: float) -> str:
+    """A stat as the table prints it: 3 decimals, '-' for COCOeval's -1 (no GT)."""
+    return "-" if value < 0 else f"{value:.3f}"
+
+
 def table_markdown(table: Mapping) -> str:
     """The table as the seed's README shows it (markdown)."""
     head = "| model | " + " | ".join(table["columns"]) + " | judgement |"
     rule = "|---|" + "---:|" * len(table["columns"]) + "---:|"
     lines = [head, rule]
     for row in table["rows"]:
-        cells = " | ".join(f"{v:.3f}" for v in row["values"])
+        cells = " | ".join(format_stat(v) for v in row["values"])
         lines.append(f"| {row['model']} | {cells} | {row['role']} |")
     for judgement in table["judgements"]:
         cells = " | ".join(judgement["results"])

@@ -46,3 +46,12 @@ def test_markdown_table():
     lines = text.splitlines()
     assert lines[2] == "| enet-coco | 0.240 | 0.452 | 0.231 | 0.086 | 0.260 | 0.369 | criterion |"
     assert lines[-1] == "| vs enet-coco | even | win | lose | win | even | lose | result |"
+
+
+def test_no_ground_truth_in_a_range_is_not_judged():
+    # COCOeval reports -1 for an area range without GT boxes
+    assert judge(-1.0, 0.3) == "n/a" and judge(0.3, -1.0) == "n/a"
+    stats = {**ENET4Y2, "APl": -1.0}
+    table = comparison_table("x", stats, [("r", ENET)])
+    assert table["judgements"][0]["results"][-1] == "n/a"
+    assert table_markdown(table).splitlines()[3].endswith("| 0.258 | - | target |")
