@@ -42,7 +42,8 @@ def summary_lines(stats: Mapping[str, float]) -> list[str]:
     return lines
 
 
-def _load_backend(backend: str):
+def load_backend(backend: str):
+    """(COCO, COCOeval) classes of a backend; a one-line error when it is missing."""
     if backend == "pycocotools":
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
@@ -92,7 +93,7 @@ def evaluate(gt: dict, results: list[dict], image_ids: Iterable[int] | None = No
         if missing:
             raise DataError(f"{len(missing)} image(s) of the list are not in the ground "
                             f"truth (e.g. ids {missing[:3]}); the list and --gt do not match")
-    coco_cls, eval_cls = _load_backend(backend)
+    coco_cls, eval_cls = load_backend(backend)
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = coco_cls()
         # the backends add keys to the dicts they index; keep the caller's untouched

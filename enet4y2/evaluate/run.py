@@ -196,6 +196,8 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
     def stage(label: str) -> Progress | None:
         return (lambda done, total: progress(label, done, total)) if progress else None
 
+    if results or pycoco:
+        cocoeval.load_backend(backend)  # a missing extra fails now, not after inference
     loaded = [(ref_name, *cocoeval.load_stats_record(path)) for ref_name, path in compare]
     references = [(ref_name, stats) for ref_name, stats, _ in loaded]
     report: dict = {"darknet_map": None, "pycoco": None, "table": None, "written": [],
