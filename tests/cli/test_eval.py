@@ -200,3 +200,12 @@ def test_compare_warns_when_the_reference_used_another_method(files):
     result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
                    "--compare", f"fair={files / 'fair.json'}", "--stats-out", ""], files)
     assert "reference fair" not in result.stderr
+
+
+def test_missing_fast_backend_says_how_to_install(files, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faster_coco_eval", None)  # as if not installed
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--backend", "faster-coco-eval"], files, ok=False)
+    assert result.exit_code == 1 and "pip install 'enet4y2[fast]'" in result.stderr
