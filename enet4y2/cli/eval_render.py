@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -37,7 +38,7 @@ def darknet_map_table(result: dict) -> Table:
     for title in ("class", "name", "AP %", "TP", "FP"):
         table.add_column(title, justify="left" if title == "name" else "right")
     for cls in result["classes"]:
-        table.add_row(str(cls["id"]), cls["name"], _pct(cls["ap"]), str(cls["tp"]),
+        table.add_row(str(cls["id"]), escape(cls["name"]), _pct(cls["ap"]), str(cls["tp"]),
                       str(cls["fp"]))
     return table
 
@@ -69,11 +70,11 @@ def comparison_rich(table: dict) -> Table:
         out.add_column(column, justify="right")
     out.add_column("judgement", justify="right")
     for row in table["rows"]:
-        out.add_row(row["model"], *(format_stat(v) for v in row["values"]), row["role"])
+        out.add_row(escape(row["model"]), *(format_stat(v) for v in row["values"]), row["role"])
     for judgement in table["judgements"]:
         styled = [f"[green]{r}[/]" if r == "win" else f"[red]{r}[/]" if r == "lose" else r
                   for r in judgement["results"]]
-        out.add_row(f"vs {judgement['against']}", *styled, "result")
+        out.add_row(f"vs {escape(judgement['against'])}", *styled, "result")
     return out
 
 
@@ -127,7 +128,7 @@ def run_and_render(options: dict) -> None:
             out.print(f"darknet mAP@{dm['iou_thresh']:.2f} = {dm['map']:.3f}   "
                       f"pycocotools AP50 = {coco['stats']['AP50']:.3f}")
     for path in report["written"]:
-        terminal.info(f"wrote {path}")
+        terminal.info(f"wrote {escape(path)}")
 
 
 def click_echo_json(payload: dict) -> None:
