@@ -3,7 +3,10 @@ seed's comparison table. Only terminal code here; the work is in `enet4y2.evalua
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 
 from rich.markup import escape
 from rich.progress import (
@@ -78,6 +81,24 @@ def comparison_rich(table: dict) -> Table:
     return out
 
 
+@contextlib.contextmanager
+def _c_stdout_to_stderr(active: bool):
+    """While active, file descriptor 1 points at stderr: darknet's C code prints to
+    stdout, which would corrupt `--json` output."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_and_render(options: dict) -> None:
     """Run the evaluation with a progress display, then print the report."""
     from enet4y2.evaluate.cocoeval import summary_lines
@@ -99,7 +120,8 @@ def run_and_render(options: dict) -> None:
         progress.update(tasks[stage], completed=done, total=total)
 
     try:
-        report = run_eval(**options, progress=on_progress)
+        with _c_stdout_to_stderr(as_json):
+            report = run_eval(**options, progress=on_progress)
     finally:
         if tasks:
             progress.stop()

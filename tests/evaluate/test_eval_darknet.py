@@ -92,3 +92,18 @@ def test_cli_pycoco_and_darknet_map(tiny, binding, tmp_path, monkeypatch):
     names = {image_id_from_name(p) for p in read_list(tiny.valid_list)}
     assert {r["image_id"] for r in written} <= names  # synth_<12 digits>.jpg -> the number
     assert (tmp_path / "results" / "coco_stats.json").is_file()
+
+
+def test_json_stdout_stays_clean_of_darknet_chatter(tiny, binding, tmp_path):
+    """A real process: darknet's C printf goes to fd 1, which `--json` must not carry."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from enet4y2.cli import main; main()", "eval",
+               "--data", str(tiny.data), "--cfg", str(tiny.cfg), "--weights",
+               str(tiny.weights), "--list", str(tiny.valid_list), "--pycoco",
+               "--darknet-map", "--json"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert set(report) >= {"darknet_map", "pycoco", "table"}
