@@ -209,3 +209,16 @@ def test_missing_fast_backend_says_how_to_install(files, monkeypatch):
     result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
                    "--backend", "faster-coco-eval"], files, ok=False)
     assert result.exit_code == 1 and "pip install 'enet4y2[fast]'" in result.stderr
+
+
+def test_pycoco_without_the_binding_is_one_line(files):
+    import importlib.util
+
+    if importlib.util.find_spec("enet4y2.darknet") is not None:
+        pytest.skip("the binding package exists here; its own tests cover 'not built'")
+    for name in ("x.cfg", "x.weights"):
+        (files / name).write_text("")
+    (files / "l.txt").write_text("a_1.jpg\n")
+    result = _run(["--cfg", files / "x.cfg", "--weights", files / "x.weights", "--pycoco",
+                   "--list", files / "l.txt"], files, ok=False)
+    assert result.exit_code == 1 and "make darknet" in result.stderr
