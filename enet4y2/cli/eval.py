@@ -37,15 +37,17 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
               help="darknet's own mAP run (the default without --pycoco).")
 @click.option("--thresh", type=float, default=0.005, show_default=True,
               help="Detection threshold for the COCO results.")
-@click.option("--letterbox", is_flag=True, help="Letterbox images (keep aspect ratio).")
+@click.option("--letterbox", is_flag=True,
+              help="Letterbox images (also on when the cfg sets letter_box=1).")
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Images per network call.")
 @click.option("--json-out", type=_FILE, default="results/coco_results.json",
-              show_default=True, help="Where the COCO results are written.")
+              show_default=True, help="Where the COCO results are written ('' to skip).")
 @click.option("--stats-out", type=_FILE, default="results/coco_stats.json",
-              show_default=True, help="Where the 12 COCO stats are written (a --compare file).")
+              show_default=True,
+              help="Where the 12 COCO stats are written, a --compare file ('' to skip).")
 @click.option("--map-out", type=_FILE, default="results/darknet_map.json", show_default=True,
-              help="Where darknet's mAP result is written.")
+              help="Where darknet's mAP result is written ('' to skip).")
 @click.option("--compare", multiple=True, metavar="NAME=STATS.json",
               help="A reference model's stats for the table (repeatable; first = criterion).")
 @click.option("--name", help="This model's name in the table (default: the weights' stem).")
