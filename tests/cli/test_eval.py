@@ -211,14 +211,20 @@ def test_missing_fast_backend_says_how_to_install(files, monkeypatch):
     assert result.exit_code == 1 and "pip install 'enet4y2[fast]'" in result.stderr
 
 
-def test_pycoco_without_the_binding_is_one_line(files):
-    import importlib.util
+def test_pycoco_without_the_binding_is_one_line(files, monkeypatch):
+    import struct
 
-    if importlib.util.find_spec("enet4y2.darknet") is not None:
-        pytest.skip("the binding package exists here; its own tests cover 'not built'")
-    for name in ("x.cfg", "x.weights"):
-        (files / name).write_text("")
+    from tiny import tiny_cfg
+
+    from enet4y2 import cfg as cfgmod
+
+    monkeypatch.setenv("ENET4Y2_DARKNET_DIR", str(files / "no-darknet"))
+    cfg = tiny_cfg()
+    (files / "x.cfg").write_text(cfgmod.write_cfg(cfg))
+    size = cfgmod.expected_weights_size(cfg)
+    (files / "x.weights").write_bytes(struct.pack("<iiiQ", 0, 2, 5, 0) + bytes(size - 20))
     (files / "l.txt").write_text("a_1.jpg\n")
     result = _run(["--cfg", files / "x.cfg", "--weights", files / "x.weights", "--pycoco",
-                   "--list", files / "l.txt"], files, ok=False)
+                   "--list", files / "l.txt", "--gt", files / "gt.json"], files, ok=False)
     assert result.exit_code == 1 and "make darknet" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
