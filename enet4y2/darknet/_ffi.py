@@ -27,6 +27,7 @@ def extension_path() -> Path | None:
 
 
 _loaded: dict[Path, tuple] = {}
+_FTZ_DAZ = 0x8040  # MXCSR bits: flush-to-zero, denormals-are-zero
 
 
 def load():
@@ -45,5 +46,9 @@ def load():
     except ImportError as exc:
         raise NotBuiltError(f"the darknet binding at {path} cannot be loaded ({exc}): "
                             f"run `make darknet` again") from None
-    _loaded[path] = module.ffi, module.lib
+    # Loading libdarknet (-Ofast) set flush-to-zero/denormals-are-zero on this thread;
+    # give the process its IEEE behaviour back (darknet's calls switch it on themselves).
+    lib = module.lib
+    lib.enet4y2_fp_restore(lib.enet4y2_fp_fast() & ~_FTZ_DAZ)
+    _loaded[path] = module.ffi, lib
     return _loaded[path]
