@@ -17,6 +17,8 @@ from typing import Union
 
 import numpy as np
 
+from enet4y2 import _logscan as scan
+
 #: Lines longer than this are noise (darknet's lines are short): they are skipped whole,
 #: however the bytes were chunked, so memory stays bounded on a file with no newlines.
 MAX_LINE = 64 * 1024
@@ -213,8 +215,6 @@ class LogParser:
     def _block_bulk(self, block: bytes, out: list) -> None:
         """Complete lines, canonical iteration lines parsed at once with numpy; every other
         line that can carry an event goes through `_line`, in order."""
-        from enet4y2 import _logscan as scan
-
         a = np.frombuffer(block, dtype=np.uint8)
         starts, ends = scan.line_bounds(a, b"\r" in block)
         view = scan.u64_view(a)
@@ -335,8 +335,6 @@ class LogParser:
 
 
 def _line_kind(line: bytes) -> str:
-    from enet4y2 import _logscan as scan
-
     if line.startswith(scan.IGNORED_PREFIXES):
         return "ignored"
     if line.startswith(scan.STATUS_PREFIXES):
