@@ -307,3 +307,11 @@ def test_incremental_series_and_extremes_equal_fresh_ones():
     assert repr(step.series().tolist()) == repr(fresh.series().tolist())
     assert step.avg_extremes() == fresh.avg_extremes() == loss_extremes(fresh.series()[:, 2])
     assert step.min_avg.iteration == 9 and step.min_avg.avg_loss == 0.1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000))
+def test_bulk_path_on_random_bytes(data):
+    bulk, lines, pb, pl = _both_paths(data)
+    assert _same(bulk, lines)
+    assert pb.max_batches == pl.max_batches
