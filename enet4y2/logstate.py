@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from enet4y2.errors import MissingFileError
+from enet4y2.errors import Enet4y2Error, MissingFileError
 from enet4y2.log import ITERATION_COLUMNS, Complaint, Event, Iteration, LogParser, MapReport
 
 #: Column order of `LogState.columns()`.
@@ -338,6 +338,14 @@ class LogFollower:
         except FileNotFoundError:
             raise MissingFileError(
                 f"log file {self.path} not found: give the path darknet's output goes to"
+            ) from None
+        except IsADirectoryError:
+            raise MissingFileError(
+                f"{self.path} is a directory: give the log file darknet's output goes to"
+            ) from None
+        except OSError as exc:
+            raise Enet4y2Error(
+                f"cannot read {self.path}: {exc.strerror}: check the path and its permissions"
             ) from None
         self.state.max_batches = self._parser.max_batches
         return events
