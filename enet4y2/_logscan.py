@@ -16,12 +16,14 @@ _NL, _CR, _DOT, _ZERO = 10, 13, 46, 48
 #: Line kinds.
 OTHER, IGNORED, STATUSISH, LAST_ACCURACY, ITERATION = 0, 1, 2, 3, 4
 
-#: Lines that carry nothing (load time, per-head loss lines from stderr, bbox counts).
-IGNORED_PREFIXES = (b"Loaded: ", b"v3 (", b" total_bbox = ", b" Tensor Cores ", b"class_id = ")
+# Prefixes are at most 8 bytes: one 8-byte read tells them apart.
+#: Lines that carry nothing: load time, per-head losses and bbox counts (stderr), Tensor
+#: Core notes, per-class AP of a mAP calculation.
+IGNORED_PREFIXES = (b"Loaded: ", b"v3 (", b" total_b", b" Tensor ", b"class_id")
 #: Lines that carry darknet's status line (`5/500: loss=...`) and nothing else.
-STATUS_PREFIXES = (b"\x1b[H\x1b[J", b" (next mAP calcul")
+STATUS_PREFIXES = (b"\x1b[H\x1b[J", b" (next m")
 #: Repeated every iteration once mAP is known; also only status besides.
-LAST_ACCURACY_PREFIX = b" Last accuracy mA"
+LAST_ACCURACY_PREFIX = b" Last ac"
 
 # The literals between the fields of the canonical iteration line.
 _SEPARATORS = (b": ", b", ", b" avg loss, ", b" rate, ", b" seconds, ", b" images, ",
