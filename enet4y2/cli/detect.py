@@ -39,6 +39,7 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
     import time
 
     from enet4y2 import detect as det
+    from enet4y2 import images as imgs
     from enet4y2.darknet import Network
 
     for path in images:  # fail before loading the network
@@ -52,7 +53,7 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
         if progress:
             progress.start()
         try:
-            for path, image in det.iter_images(images):
+            for path, image in imgs.prefetch(images):
                 t0 = time.perf_counter()
                 dets = net.detect(image, thresh=thresh, nms=nms, letterbox=letterbox)
                 ms = (time.perf_counter() - t0) * 1000

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from enet4y2.errors import ImageError, MissingFileError
-from enet4y2.evaluate.inference import decode_image
 from enet4y2.evaluate.yolo_gt import image_size_from_header
+from enet4y2.images import decode as decode_image
 
 
 def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
