@@ -2,11 +2,12 @@
 own darknet.py pipeline (darknet_images.image_detection: cvtColor + cv2.resize +
 make_image + copy_image_from_bytes + detect_image + free_image, per call).
 
-Same cfg (default enet4y2-coco at 416, random weights: timing only), same image, same
-process; the three are interleaved round by round so machine load hits them alike.
+Same cfg (default enet4y2-coco at 416), same weights (benchmarks/plausible_weights.py:
+finite activations, a handful of boxes over the threshold, like a trained model), same
+image, same process; the three are interleaved round by round so load hits them alike.
 Upstream's darknet.py is imported from the built darknet tree (third_party/darknet).
 
-    python benchmarks/bench_detect.py [--cfg cfg/enet4y2-coco.cfg] [--rounds 30]
+    python -m benchmarks.bench_detect [--cfg cfg/enet4y2-coco.cfg] [--rounds 30]
 """
 
 from __future__ import annotations
@@ -21,18 +22,21 @@ from pathlib import Path
 
 import cv2
 
+from benchmarks.plausible_weights import write_plausible_weights
 from enet4y2 import paths
+from enet4y2.cfg import load_cfg
 from enet4y2.darknet import Network, preprocess
 
 
-def upstream_pipeline(cfg: Path, names: Path):
+def upstream_pipeline(cfg: Path, names: Path, weights: Path):
     """Upstream darknet.py, loaded from the built tree, and a per-call pipeline like its
     darknet_images.image_detection (decoding excluded, as for the other two)."""
     sys.path.insert(0, str(paths.darknet_dir()))
     darknet = importlib.import_module("darknet")
     data = Path(tempfile.mkdtemp()) / "bench.data"
     data.write_text(f"classes = {len(names.read_text().splitlines())}\nnames = {names}\n")
-    network, class_names, _ = darknet.load_network(str(cfg), str(data), "", batch_size=1)
+    network, class_names, _ = darknet.load_network(str(cfg), str(data), str(weights),
+                                                   batch_size=1)
     width, height = darknet.network_width(network), darknet.network_height(network)
 
     def detect(image):
@@ -56,8 +60,10 @@ def main() -> None:
     args = ap.parse_args()
 
     image = cv2.imread(str(args.image))
-    net = Network(args.cfg, names=args.names)
-    upstream = upstream_pipeline(args.cfg, args.names)
+    weights = write_plausible_weights(load_cfg(args.cfg),
+                                      Path(tempfile.mkdtemp()) / "plausible.weights")
+    net = Network(args.cfg, weights, names=args.names)
+    upstream = upstream_pipeline(args.cfg, args.names, weights)
     preprocess.prepare(image, net.input_buffer[0])
 
     def raw():
@@ -84,6 +90,8 @@ def main() -> None:
           f"{image.shape[1]}x{image.shape[0]}, {args.rounds} interleaved rounds, median ms")
     for name, ms in med.items():
         print(f"  {name:36s} {ms:8.1f} ms")
+    print(f"  detections on the image: ours {len(net.detect(image))}, "
+          f"upstream {len(upstream(image))}")
     raw_ms, ours_ms, theirs_ms = med.values()
     print(f"Network.detect / raw forward           = {ours_ms / raw_ms:.3f}  (goal <= 1.05)")
     print(f"Network.detect / upstream darknet.py   = {ours_ms / theirs_ms:.3f}  (goal < 1)")
