@@ -51,6 +51,7 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
              width: int = 416, height: int = 416, heads: int = 4, anchors: str | None = None,
              anchors_from: str | None = None, num_anchors: int = 6, batch: int = 64,
              subdivisions: int = 8, max_batches: int | None = None,
+             learning_rate: float | None = None, burn_in: int | None = None,
              progress: Progress | None = None,
              on_stage: Callable[[str], None] | None = None) -> dict:
     """Build, validate and atomically write a cfg; returns a summary dict. `progress`
@@ -73,9 +74,11 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
         anchor_values = [v for pair in found.rounded() for v in pair]
         extra = {"boxes": len(boxes), "mean_iou": found.mean_iou,
                  "anchors": found.as_cfg_value()}
+    schedule = {k: v for k, v in (("learning_rate", learning_rate), ("burn_in", burn_in))
+                if v is not None}
     cfg = enet4y2_cfg(classes=classes or 80, width=width, height=height, heads=heads,
                       anchors=anchor_values, batch=batch, subdivisions=subdivisions,
-                      max_batches=max_batches)
+                      max_batches=max_batches, **schedule)
     validate(cfg)
     path = atomic_write(Path(output), write_cfg(cfg).encode())
     cfg.path = str(path)
