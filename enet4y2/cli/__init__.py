@@ -40,8 +40,9 @@ def main() -> None:
 from enet4y2.cli.cfg import cfg  # noqa: E402
 from enet4y2.cli.detect import detect  # noqa: E402
 from enet4y2.cli.doctor import doctor  # noqa: E402
+from enet4y2.cli.train import train  # noqa: E402
 from enet4y2.cli.watch import watch  # noqa: E402
 from enet4y2.cli.weights import weights  # noqa: E402
 
-for _command in (cfg, detect, doctor, watch, weights):
+for _command in (cfg, detect, doctor, train, watch, weights):
     main.add_command(_command)
