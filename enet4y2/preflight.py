@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enet4y2.datafile import ListFile, label_path, parse_data_file, parse_list
+
+__all__ = ["BadFile", "DataCheck", "ImageCheck", "check_data", "check_data_options",
+           "check_images", "check_label_text", "clean_list_text", "count_names", "parse_list",
+           "read_list", "sample", "write_bad_list", "write_clean_list"]
 from enet4y2.errors import DataError, MissingFileError
 
 #: Images decoded (with their labels checked) by default; `--check-all` decodes all.
@@ -72,10 +76,9 @@ def check_label_text(text: str, classes: int) -> list[str]:
             continue
         if not 0 <= cls < classes:
             out.append(f"line {number}: class {cls} outside 0..{classes - 1}")
-        for name, value in zip("xywh", coords, strict=True):
+        for name, text, value in zip("xywh", fields[1:], coords, strict=True):
             if not (math.isfinite(value) and 0 < value <= 1):
-                out.append(f"line {number}: {name}={fields['xywh'.index(name) + 1]} "
-                           "outside (0, 1]")
+                out.append(f"line {number}: {name}={text} outside (0, 1]")
                 break
     return out
 
@@ -105,7 +108,7 @@ def sample(items: list, size: int | None, seed: int = 0) -> list:
     """`size` items spread over the list (reproducible); all when size is None or large."""
     if size is None or size >= len(items):
         return list(items)
-    return sorted(random.Random(seed).sample(items, size), key=items.index)
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), size))]
 
 
 def clean_list_text(list_file: ListFile, bad: Iterable[str]) -> str:
@@ -239,5 +242,6 @@ def write_clean_list(listing: ListFile, bad: list[BadFile], out: Path) -> Path:
 
     text = clean_list_text(listing, (b.path for b in bad))
     if not text:
-        raise DataError(f"every image of the list is bad — see {out.with_suffix('.bad')}")
+        raise DataError(f"every image of the list is bad, nothing left to train on — fix "
+                        f"the files listed beside {out}")
     return atomic_write(out, text.encode(errors="surrogateescape"))

@@ -52,6 +52,11 @@ def nan_message(it: Iteration) -> str:
             f"usual causes: {'; '.join(NAN_CAUSES)}")
 
 
+def first_divergence(events: list) -> Iteration | None:
+    """The first iteration whose avg loss is nan or inf (pure)."""
+    return next((e for e in events if isinstance(e, Iteration) and e.diverged), None)
+
+
 def tail_lines(data: bytes, count: int = TAIL_LINES) -> list[str]:
     """The last `count` non-empty lines of darknet output, escape sequences removed."""
     lines = [_ESCAPES.sub(b"", line).decode(errors="replace").rstrip()
@@ -102,13 +107,10 @@ def _handle(events: list, proc: subprocess.Popen, result: RunResult, on_nan: str
         return
     result.state.update(events)
     if result.nan is None:
-        for event in events:
-            if isinstance(event, Iteration) and event.diverged:
-                result.nan = event
-                if on_nan == "stop" and proc.poll() is None:
-                    result.stopped_on_nan = True
-                    proc.terminate()
-                break
+        result.nan = first_divergence(events)
+        if result.nan is not None and on_nan == "stop" and proc.poll() is None:
+            result.stopped_on_nan = True
+            proc.terminate()
     if on_events:
         on_events(result.state, events)
 

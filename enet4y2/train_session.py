@@ -26,7 +26,7 @@ from enet4y2.train import (
     weights_paths,
     write_warmup_cfg,
 )
-from enet4y2.train_process import RunResult, nan_message, run_darknet
+from enet4y2.train_process import RunResult, first_divergence, nan_message, run_darknet
 
 BAD_LIST_NAME = "preflight-bad.txt"
 
@@ -111,8 +111,8 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
     nan_warned = []
 
     def on_events(state: LogState, events: list) -> None:
-        if opts.on_nan == "warn" and state.nan_count and not nan_warned:
-            it = next((e for e in events if getattr(e, "diverged", False)), None)
+        if opts.on_nan == "warn" and not nan_warned:
+            it = first_divergence(events)
             if it is not None:
                 nan_warned.append(it)
                 rep.warn(nan_message(it))
