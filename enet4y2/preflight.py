@@ -94,7 +94,7 @@ def check_data_options(options: dict[str, str], cfg_classes: int | None) -> list
             out.append(f"classes = {options['classes']!r} is not a whole number")
         else:
             if cfg_classes is not None and classes != cfg_classes:
-                out.append(f"classes = {classes}, but the cfg's [yolo] layers have "
+                out.append(f"classes = {classes}, but the cfg's yolo layers have "
                            f"classes={cfg_classes}")
     return out
 

@@ -87,9 +87,6 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
     gpus = parse_gpus(opts.gpus)
     cfg = load_cfg(opts.cfg)
     validate(cfg)
-    exe = paths.darknet_executable()
-    if not exe.is_file():
-        raise NotBuiltError(f"{exe}: darknet is not built — run `make darknet`")
 
     data_path = _preflight(opts, cfg.classes, cwd, rep)
     check = preflight.check_data(data_path, cfg.classes, cwd)
@@ -104,6 +101,9 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
         choice = select_weights(opts.weights, cfg, backup, classifier)
     (rep.warn if choice.kind == "scratch" else rep.info)(choice.note)
 
+    exe = paths.darknet_executable()
+    if not exe.is_file():
+        raise NotBuiltError(f"{exe}: darknet is not built — run `make darknet`")
     log = Path(opts.log) if opts.log else backup / "train.log"
     resume = resume_command(opts.data, opts.cfg, gpus=opts.gpus, calc_map=opts.calc_map,
                             log=opts.log)
@@ -176,7 +176,7 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
                                        progress=done)
         bad_by_list[key] = (listing, found.bad)
         all_bad += found.bad
-        what = "all" if size is None or found.decoded == found.images else "a sample of"
+        what = "all" if size is None or found.images <= size else "a sample of"
         rep.info(f"pre-flight {key}: {found.images} images listed, {what} "
                  f"{found.decoded} decoded with labels checked, {len(found.bad)} bad")
     if not all_bad:

@@ -76,7 +76,7 @@ def test_relative_paths_are_taken_from_cwd(dataset):
 
 def test_data_file_problems(dataset, tmp_path):
     assert preflight.check_data(dataset.data, 3, cwd=tmp_path).problems == [
-        f"{dataset.data}: classes = 2, but the cfg's [yolo] layers have classes=3"]
+        f"{dataset.data}: classes = 2, but the cfg's yolo layers have classes=3"]
     dataset.names.write_text("square\n")
     text = dataset.data.read_text().replace(str(dataset.train_list), "missing.txt")
     dataset.data.write_text(text)
