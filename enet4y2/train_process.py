@@ -77,7 +77,7 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
     result = RunResult(returncode=0, state=state)
     tail = bytearray()
     with open(log_path, "ab", buffering=0) as log:
-        log.write(header.encode())
+        log.write(_separator(log_path) + header.encode())
         proc = subprocess.Popen(list(command), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=cwd, start_new_session=True)
@@ -99,6 +99,15 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
             proc.stdout.close()  # type: ignore[union-attr]
     result.tail = tail_lines(bytes(tail))
     return result
+
+
+def _separator(path: Path) -> bytes:
+    """A newline when the log ends mid-line (a killed run), so the header starts a line."""
+    with open(path, "rb") as fh:
+        if fh.seek(0, os.SEEK_END) == 0:
+            return b""
+        fh.seek(-1, os.SEEK_END)
+        return b"" if fh.read(1) in (b"\n", b"\r") else b"\n"
 
 
 def _handle(events: list, proc: subprocess.Popen, result: RunResult, on_nan: str,

@@ -56,6 +56,9 @@ def test_run_appends_after_header_and_never_truncates(tmp_path):
     second = run_darknet(["echo", "run two"], log, "# header 2\n")
     assert (first.returncode, second.returncode) == (0, 0)
     assert log.read_text() == "# header 1\nrun one\n# header 2\nrun two\n"
+    run_darknet(["printf", "no newline"], log, "# header 3\n")
+    run_darknet(["true"], log, "# header 4\n")
+    assert log.read_text().endswith("run two\n# header 3\nno newline\n# header 4\n")
 
 
 def test_run_reports_exit_status_signal_and_tail(tmp_path):
@@ -82,7 +85,7 @@ def test_tail_lines_strips_escapes():
 
 
 def test_resume_path_selection(tmp_path):
-    with pytest.raises(MissingFileError, match="tiny_last.weights"):
+    with pytest.raises(MissingFileError, match=r"tiny_last\.weights"):
         train.resume_weights(tmp_path, "cfg/tiny.cfg")
     last = tmp_path / "tiny_last.weights"
     last.write_bytes(b"x")
