@@ -85,7 +85,7 @@ def header_line(command: Sequence[str], record: dict | None,
 
 
 def resume_command(data: str, cfg: str, *, gpus: str | None = None, calc_map: bool = False,
-                   log: str | None = None) -> str:
+                   log: str | None = None, skip_bad: bool = False) -> str:
     """The `enet4y2 train --resume ...` line to print after an interruption."""
     cmd = ["enet4y2", "train", "--data", data, "--cfg", cfg, "--resume"]
     if gpus:
@@ -94,6 +94,8 @@ def resume_command(data: str, cfg: str, *, gpus: str | None = None, calc_map: bo
         cmd.append("--map")
     if log:
         cmd += ["--log", log]
+    if skip_bad:
+        cmd.append("--skip-bad")
     return shlex.join(cmd)
 
 
@@ -223,11 +225,45 @@ def warmup_cfg_text(cfg_text: str, iterations: int = WARMUP_ITERATIONS) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One darknet run of a training: its command and the max_batches it stops at."""
+
+    command: list[str]
+    max_batches: int
+    warmup: bool = False
+
+
+def warmup_cfg_path(cfg_path: str | Path, backup: Path) -> Path:
+    """Where the warm-up cfg copy goes: same file name, so weights keep their names."""
+    return backup / WARMUP_DIR / Path(cfg_path).name
+
+
+def plan_steps(executable: str | Path, data: str | Path, cfg_path: str | Path,
+               weights: str | Path | None, *, backup: Path, max_batches: int,
+               gpus: Sequence[int] = (), calc_map: bool = False, clear: bool = False,
+               warmup: bool = False, extra: Sequence[str] = ()) -> list[Step]:
+    """The darknet runs of a training (pure). With `warmup` and several GPUs: the first
+    WARMUP_ITERATIONS on the first GPU (the cfg copy at `warmup_cfg_path`), then all GPUs
+    from that run's final weights, without -clear so the iteration count carries on."""
+    gpu_text = ",".join(map(str, gpus)) or None
+    if not (warmup and len(gpus) > 1 and max_batches > WARMUP_ITERATIONS):
+        return [Step(darknet_command(executable, data, cfg_path, weights, gpus=gpu_text,
+                                     calc_map=calc_map, clear=clear, extra=extra),
+                     max_batches)]
+    first = darknet_command(executable, data, warmup_cfg_path(cfg_path, backup), weights,
+                            gpus=str(gpus[0]), clear=clear, extra=extra)
+    warm = weights_paths(backup, cfg_path)["final"]
+    rest = darknet_command(executable, data, cfg_path, warm, gpus=gpu_text,
+                           calc_map=calc_map, extra=extra)
+    return [Step(first, WARMUP_ITERATIONS, warmup=True), Step(rest, max_batches)]
+
+
 def write_warmup_cfg(cfg_path: Path, backup: Path) -> Path:
     """A temporary copy of the cfg for the single-GPU warm-up, in backup/ under the same
     file name, so darknet names its weights `<cfg stem>_*.weights` as usual."""
     from enet4y2.weights import atomic_write
 
     load_cfg(cfg_path)  # a clear error before anything is written
-    out = backup / WARMUP_DIR / cfg_path.name
+    out = warmup_cfg_path(cfg_path, backup)
     return atomic_write(out, warmup_cfg_text(cfg_path.read_text()).encode())

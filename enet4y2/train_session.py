@@ -14,16 +14,14 @@ from enet4y2.cfg import load_cfg, validate
 from enet4y2.errors import DataError, NotBuiltError, WeightsError
 from enet4y2.logstate import LogState
 from enet4y2.train import (
-    WARMUP_ITERATIONS,
     WeightsChoice,
-    darknet_command,
     header_line,
     newest_weights,
     parse_gpus,
+    plan_steps,
     resume_command,
     resume_weights,
     select_weights,
-    weights_paths,
     write_warmup_cfg,
 )
 from enet4y2.train_process import RunResult, first_divergence, nan_message, run_darknet
@@ -106,7 +104,7 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
         raise NotBuiltError(f"{exe}: darknet is not built — run `make darknet`")
     log = Path(opts.log) if opts.log else backup / "train.log"
     resume = resume_command(opts.data, opts.cfg, gpus=opts.gpus, calc_map=opts.calc_map,
-                            log=opts.log)
+                            log=opts.log, skip_bad=opts.skip_bad)
     record = paths.read_build_record()
     nan_warned = []
 
@@ -126,28 +124,23 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
         finally:
             rep.finished()
 
-    commands = []
-    weights = choice.path
-    if opts.warmup_single_gpu and len(gpus) > 1 and not opts.resume:
-        warm_cfg = write_warmup_cfg(Path(opts.cfg), backup)
-        rep.info(f"warm-up: the first {WARMUP_ITERATIONS} iterations on GPU {gpus[0]} "
-                 f"({warm_cfg}), then all of {opts.gpus}")
-        cmd = darknet_command(exe, data_path, warm_cfg, weights, gpus=str(gpus[0]),
-                              clear=opts.clear, extra=opts.extra)
-        commands.append(cmd)
-        result = run_one(cmd, WARMUP_ITERATIONS)
+    warmup = opts.warmup_single_gpu and not opts.resume
+    if opts.warmup_single_gpu and len(gpus) < 2:
+        rep.warn("--warmup-single-gpu needs --gpus with two or more GPUs; ignored")
+    steps = plan_steps(exe, data_path, opts.cfg, choice.path, backup=backup,
+                       max_batches=cfg.max_batches, gpus=gpus, calc_map=opts.calc_map,
+                       clear=opts.clear, warmup=warmup, extra=opts.extra)
+    commands, result = [], None
+    for step in steps:
+        if step.warmup:
+            warm_cfg = write_warmup_cfg(Path(opts.cfg), backup)
+            rep.info(f"warm-up: the first {step.max_batches} iterations on one GPU "
+                     f"({warm_cfg}), then all of {opts.gpus}")
+        commands.append(step.command)
+        result = run_one(step.command, step.max_batches)
         if not result.ok or result.interrupted:
-            return _outcome(result, log, backup, resume, choice, opts, commands)
-        weights = weights_paths(backup, opts.cfg)["final"]
-        clear = False
-    else:
-        if opts.warmup_single_gpu and len(gpus) <= 1:
-            rep.warn("--warmup-single-gpu needs --gpus with two or more GPUs; ignored")
-        clear = opts.clear
-    cmd = darknet_command(exe, data_path, opts.cfg, weights, gpus=opts.gpus,
-                          calc_map=opts.calc_map, clear=clear, extra=opts.extra)
-    commands.append(cmd)
-    result = run_one(cmd, cfg.max_batches)
+            break
+    assert result is not None
     return _outcome(result, log, backup, resume, choice, opts, commands)
 
 

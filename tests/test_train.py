@@ -96,8 +96,10 @@ def test_resume_path_selection(tmp_path):
     os.utime(last, ns=(1, 1))
     assert train.newest_weights(tmp_path, "tiny.cfg") == final
     assert train.newest_weights(tmp_path / "none", "tiny.cfg") is None
-    cmd = train.resume_command("coco.data", "cfg/tiny.cfg", gpus="0,1", calc_map=True)
-    assert cmd == "enet4y2 train --data coco.data --cfg cfg/tiny.cfg --resume --gpus 0,1 --map"
+    cmd = train.resume_command("coco.data", "cfg/tiny.cfg", gpus="0,1", calc_map=True,
+                               skip_bad=True)
+    assert cmd == ("enet4y2 train --data coco.data --cfg cfg/tiny.cfg --resume --gpus 0,1 "
+                   "--map --skip-bad")
 
 
 def test_cfg_stem_is_darknets_basecfg():
@@ -157,3 +159,25 @@ def test_classifier_weights_are_cut_once_and_cached(tmp_path):
     assert choice.path.stat().st_mtime_ns == stamp
     choice.path.write_bytes(b"truncated")  # a broken cache is redone
     assert train.select_weights(src, detector, backup).path.stat().st_size > 100
+
+
+def test_plan_single_run_and_warmup(tmp_path):
+    one = train.plan_steps("dn", "c.data", "cfg/net.cfg", "w.conv.132", backup=tmp_path,
+                           max_batches=5000, gpus=[0, 1], calc_map=True, clear=True)
+    assert [s.command for s in one] == [train.darknet_command(
+        "dn", "c.data", "cfg/net.cfg", "w.conv.132", gpus="0,1", calc_map=True, clear=True)]
+    warm = train.plan_steps("dn", "c.data", "cfg/net.cfg", "w.conv.132", backup=tmp_path,
+                            max_batches=5000, gpus=[2, 3], calc_map=True, warmup=True,
+                            extra=("-x",))
+    assert [(s.max_batches, s.warmup) for s in warm] == [(1000, True), (5000, False)]
+    warm_cfg = tmp_path / train.WARMUP_DIR / "net.cfg"
+    assert warm[0].command == ["dn", "detector", "train", "c.data", str(warm_cfg),
+                               "w.conv.132", "-dont_show", "-gpus", "2", "-x"]
+    assert warm[1].command == ["dn", "detector", "train", "c.data", "cfg/net.cfg",
+                               str(tmp_path / "net_final.weights"), "-dont_show", "-gpus",
+                               "2,3", "-map", "-x"]
+    # One GPU, or a schedule no longer than the warm-up: nothing to warm up.
+    for gpus, max_batches in (([0], 5000), ([0, 1], 800)):
+        steps = train.plan_steps("dn", "c.data", "n.cfg", None, backup=tmp_path,
+                                 max_batches=max_batches, gpus=gpus, warmup=True)
+        assert len(steps) == 1 and not steps[0].warmup
