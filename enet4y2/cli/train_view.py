@@ -134,6 +134,10 @@ class TerminalReporter(Reporter):
             terminal.info(newest)
             terminal.info(f"resume: {outcome.resume}")
             return result.exit_code
+        if result.nan is not None:
+            terminal.warn(f"the avg loss went {result.nan.avg_loss} at iteration "
+                          f"{result.nan.iteration} (--on-nan warn): these weights are "
+                          "probably useless")
         avg = f", avg loss {last.avg_loss:.4f}" if last else ""
         terminal.info(f"training finished{where}{avg}; {newest}; log: {outcome.log}")
         return 0

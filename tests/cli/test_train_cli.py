@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,61 @@ def test_classes_mismatch_is_refused(setup):
     result = CliRunner().invoke(main, ["train", "--data", "synth.data", "--cfg", "three.cfg"])
     assert result.exit_code == 1
     assert "classes = 2, but the cfg's yolo layers have classes=3" in result.stderr
+
+
+def _outcome(tmp_path, result):
+    from enet4y2.train import WeightsChoice
+    from enet4y2.train_session import Outcome
+
+    return Outcome(result, tmp_path / "train.log", tmp_path, "enet4y2 train --resume",
+                   WeightsChoice(None, "scratch", ""), tmp_path / "t_last.weights")
+
+
+def test_summary_of_a_killed_run(tmp_path, capsys):
+    from enet4y2.cli.train_view import TerminalReporter
+    from enet4y2.log import LogParser
+    from enet4y2.train_process import RunResult
+
+    result = RunResult(returncode=-9, tail=[f"line {i}" for i in range(20)])
+    result.state.update(LogParser().feed(
+        b" 7: 1.0, 2.0 avg loss, 0.001 rate, 0.5 seconds, 8 images, 1.0 hours left\n"
+        b"Wrong annotation: class_id = 9. But class_id should be [from 0 to 1]\n"))
+    code = TerminalReporter(live=False).summary(_outcome(tmp_path, result))
+    err = capsys.readouterr().err
+    assert code == 137
+    assert "error: darknet was killed by SIGKILL at iteration 7" in err
+    assert "  line 0\n" in err and "  line 19\n" in err
+    assert "resume: enet4y2 train --resume" in err
+    assert "wrong_annotation x1" in err
+
+
+def test_summary_exit_status_follows_darknet(tmp_path, capsys):
+    from enet4y2.cli.train_view import TerminalReporter
+    from enet4y2.train_process import RunResult
+
+    reporter = TerminalReporter(live=False)
+    assert reporter.summary(_outcome(tmp_path, RunResult(returncode=0))) == 0
+    assert reporter.summary(_outcome(tmp_path, RunResult(returncode=2))) == 2
+    assert "darknet exited with status 2" in capsys.readouterr().err
+    interrupted = RunResult(returncode=-2, interrupted=2)
+    assert reporter.summary(_outcome(tmp_path, interrupted)) == 130
+    assert "stopped by SIGINT" in capsys.readouterr().err
+
+
+def test_live_frame_renders_the_watch_view(tmp_path):
+    from rich.console import Console
+
+    from enet4y2.cli.train_view import TerminalReporter
+    from enet4y2.log import LogParser
+    from enet4y2.logstate import LogState
+
+    state = LogState()
+    state.update(LogParser().feed(b"".join(
+        b" %d: 5.0, %.1f avg loss, 0.001 rate, 0.5 seconds, 8 images, 1.0 hours left\n"
+        % (i, 10 - i / 10) for i in range(1, 40))))
+    reporter = TerminalReporter()
+    reporter._log, reporter._max_batches = tmp_path / "train.log", 100
+    console = Console(width=140, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(reporter._frame(state))
+    text = console.export_text()
+    assert "train.log" in text and "39" in text and "100" in text

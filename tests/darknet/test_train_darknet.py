@@ -104,3 +104,13 @@ def test_diverging_run_is_stopped_on_nan(workdir):
     losses = ITERATION.findall((workdir / "backup" / "train.log").read_text())
     assert int(losses[-1][0]) < 300 and time.monotonic() - started < 120
     assert "nan" in [avg.lstrip("-") for _, avg in losses]
+
+
+def test_on_nan_warn_goes_on(workdir):
+    cfg = write_tiny(8, learning_rate=1000, burn_in=0)
+    result = train("--cfg", cfg, "--on-nan", "warn")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("warning: avg loss is") == 1
+    assert "probably useless" in result.stderr
+    losses = ITERATION.findall((workdir / "backup" / "train.log").read_text())
+    assert [int(i) for i, _ in losses] == list(range(1, 9))
