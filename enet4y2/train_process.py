@@ -69,7 +69,8 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
                 on_events: Callable[[LogState, list], None] | None = None) -> RunResult:
     """Run darknet with stdout+stderr appended to `log_path` after `header`; parse the
     output as it comes. SIGINT/SIGTERM/SIGHUP sent to us are forwarded to darknet (it
-    runs in its own session, so a terminal's Ctrl-C reaches it once, through us).
+    runs in its own session, so a terminal's Ctrl-C reaches it once, through us); a
+    second one kills it.
     `on_nan`: "stop" terminates darknet at the first nan/inf avg loss, "warn" goes on.
     `on_events(state, events)` is called after each chunk of output."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,9 +139,10 @@ def _forward_signals(proc: subprocess.Popen, result: RunResult) -> Callable[[], 
         return lambda: None
 
     def forward(signum, _frame):
-        result.interrupted = signum
         if proc.poll() is None:
-            proc.send_signal(signum)
+            # A second signal means "now": darknet may be stuck writing or in CUDA.
+            proc.send_signal(signal.SIGKILL if result.interrupted else signum)
+        result.interrupted = result.interrupted or signum
 
     previous = {sig: signal.signal(sig, forward)
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

@@ -57,7 +57,8 @@ class Reporter:
     def bad_files(self, bad: list[preflight.BadFile], written: Path) -> None: ...
     def started(self, command: list[str], log: Path, max_batches: int) -> None: ...
     def update(self, state: LogState, events: list) -> None: ...
-    def finished(self) -> None: ...
+    def finished(self) -> None:
+        """A progress display or a darknet run ended."""
 
 
 @dataclass
@@ -165,8 +166,11 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
         listing = preflight.read_list(list_path)
         shown = min(len(listing.images()), size or len(listing.images()))
         done = rep.progress(f"checking {key} images", shown)
-        found = preflight.check_images(list_path, check.classes, sample_size=size, cwd=cwd,
-                                       progress=done)
+        try:
+            found = preflight.check_images(list_path, check.classes, sample_size=size,
+                                           cwd=cwd, progress=done)
+        finally:
+            rep.finished()
         bad_by_list[key] = (listing, found.bad)
         all_bad += found.bad
         what = "all" if size is None or found.images <= size else "a sample of"

@@ -28,6 +28,8 @@ class TerminalReporter(Reporter):
         self._last = 0.0
         self._log: Path | None = None
         self._max_batches: int | None = None
+        self._bar = None
+        self._state: LogState | None = None
 
     def info(self, message: str) -> None:
         terminal.info(message)
@@ -44,11 +46,10 @@ class TerminalReporter(Reporter):
         bar = terminal.progress(transient=True)
         task = bar.add_task(description, total=total)
         bar.start()
+        self._bar = bar
 
         def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done)
-            if done >= total:
-                bar.stop()
+            bar.update(task, completed=done, total=total)
 
         return advance
 
@@ -77,6 +78,7 @@ class TerminalReporter(Reporter):
     def update(self, state: LogState, events: list) -> None:
         if not self.live_wanted:
             return
+        self._state = state
         now = time.monotonic()
         if self._live is not None and now - self._last >= REFRESH:
             self._live.update(self._frame(state), refresh=True)
@@ -95,7 +97,12 @@ class TerminalReporter(Reporter):
                           options)
 
     def finished(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
         if self._live is not None:
+            if self._state is not None:  # the last frame shows where darknet ended
+                self._live.update(self._frame(self._state), refresh=True)
             self._live.stop()
             self._live = None
 

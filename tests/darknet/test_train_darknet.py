@@ -114,3 +114,26 @@ def test_on_nan_warn_goes_on(workdir):
     assert "probably useless" in result.stderr
     losses = ITERATION.findall((workdir / "backup" / "train.log").read_text())
     assert [int(i) for i, _ in losses] == list(range(1, 9))
+
+
+def test_classifier_weights_are_cut_and_loaded_by_darknet(workdir):
+    import numpy as np
+
+    from enet4y2.cfg import infer
+    from enet4y2.train import classifier_cfg
+
+    floats = infer(classifier_cfg(1000)).param_count
+    values = np.random.default_rng(0).uniform(0.01, 0.05, floats).astype("<f4")
+    src = workdir / "enetb0_final.weights"
+    src.write_bytes(np.array([0, 2, 5], "<i4").tobytes() + np.array([0], "<u8").tobytes()
+                    + values.tobytes())
+    cfg = write_tiny(2)
+    first = train("--cfg", cfg, "--weights", str(src), "--quiet", "--", "-clear")
+    assert first.exit_code == 0, first.stderr
+    cut = workdir / "backup" / "enetb0_final.conv.132"
+    assert f"cut to layers 0..131 -> {cut}" in first.stderr
+    log = (workdir / "backup" / "train.log").read_text()
+    assert f"tiny.cfg {cut} -dont_show" in log.splitlines()[0]
+    assert re.search(r"Loading weights from \S*enetb0_final\.conv\.132", log)
+    second = train("--cfg", cfg, "--weights", str(src), "--quiet", "--", "-clear")
+    assert second.exit_code == 0 and "using the cached cut" in second.stderr
