@@ -19,7 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from enet4y2.datafile import label_path, parse_data_file
 from enet4y2.errors import DataError, MissingFileError
+
+__all__ = ["Anchors", "boxes_from_data", "iou_wh", "kmeans_anchors", "label_path",
+           "parse_data_file", "parse_labels"]
 
 
 @dataclass(frozen=True)
@@ -139,36 +143,6 @@ def parse_labels(text: str, name: str = "<labels>") -> np.ndarray:
     except (IndexError, ValueError):
         raise DataError(f"{name}: lines must be `class x y w h` — fix the label file") from None
     return values
-
-
-def label_path(image_path: str) -> str:
-    """The label file darknet reads for an image (`replace_image_to_label`)."""
-    out = image_path
-    for old, new in (("/images/train2017/", "/labels/train2017/"),
-                     ("/images/val2017/", "/labels/val2017/"),
-                     ("/JPEGImages/", "/labels/"),
-                     ("/images/train2014/", "/labels/train2014/"),
-                     ("/images/val2014/", "/labels/val2014/")):
-        out = out.replace(old, new, 1)
-    out = out.strip()
-    for ext in (".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".bmp", ".BMP", ".ppm",
-                ".PPM", ".tiff", ".TIFF"):
-        if out.endswith(ext):
-            return out[: -len(ext)] + ".txt"
-    return out
-
-
-def parse_data_file(text: str) -> dict[str, str]:
-    """`key = value` pairs of a darknet .data file, whitespace removed as darknet does."""
-    out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = "".join(raw.split())
-        if not line or line[0] in "#;":
-            continue
-        key, sep, value = line.partition("=")
-        if sep and key not in out:
-            out[key] = value
-    return out
 
 
 def _resolve(path: str, base: Path) -> Path:

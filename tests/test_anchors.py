@@ -9,10 +9,9 @@ from enet4y2.anchors import (
     boxes_from_data,
     iou_wh,
     kmeans_anchors,
-    label_path,
-    parse_data_file,
     parse_labels,
 )
+from enet4y2.datafile import label_path, parse_data_file
 from enet4y2.errors import DataError, MissingFileError
 
 TRUE = np.array([[10, 14], [23, 27], [37, 58], [81, 82], [135, 169], [344, 319]], float)

@@ -47,8 +47,9 @@ def demo(ctx: click.Context, root: Path, iterations: int) -> None:
         except click.ClickException as exc:
             terminal.abort(exc.format_message())
 
-    demo_mod.run(plan, invoke, lambda line: terminal.err.print(f"\n[bold cyan]{escape(line)}[/]",
-                                                              soft_wrap=True, markup=True,
-                                                              highlight=False))
+    def announce(line: str) -> None:
+        terminal.err.print(f"\n[bold cyan]{escape(line)}[/]", soft_wrap=True)
+
+    demo_mod.run(plan, invoke, announce)
     terminal.info(f"\ndemo done: chart {plan.root / 'chart.png'}, stats "
                   f"{plan.root / 'stats.json'}, detections {plan.root / 'detections'}")
