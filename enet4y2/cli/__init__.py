@@ -48,5 +48,6 @@ from enet4y2.cli.train import train  # noqa: E402
 from enet4y2.cli.watch import watch  # noqa: E402
 from enet4y2.cli.weights import weights  # noqa: E402
 
-for _command in (cfg, demo, detect, doctor, eval_command, fetch_coco, fetch_weights, train, watch, weights):
+for _command in (cfg, demo, detect, doctor, eval_command, fetch_coco, fetch_weights, train,
+                 watch, weights):
     main.add_command(_command)
