@@ -16,23 +16,12 @@ from enet4y2.cfg import (
     warnings,
     write_cfg,
 )
-from enet4y2.errors import CfgError, DataError, MissingFileError
+from enet4y2.datafile import read_names
+from enet4y2.errors import CfgError
 from enet4y2.models import enet4y2_cfg
 from enet4y2.weights import atomic_write
 
 Progress = Callable[[Iterable[str], int], Iterable[str]]
-
-
-def read_names(path: str | Path) -> list[str]:
-    """Class names, one per non-empty line."""
-    p = Path(path)
-    try:
-        names = [line.strip() for line in p.read_text().splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise MissingFileError(f"{p}: no such names file — check --names") from None
-    if not names:
-        raise DataError(f"{p}: no class names — write one name per line")
-    return names
 
 
 def parse_anchor_list(text: str) -> list[float]:
@@ -61,7 +50,7 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
     if anchors is not None and anchors_from is not None:
         raise CfgError("--anchors and --anchors-from both given — use one")
     if names is not None:
-        classes = len(read_names(names))
+        classes = len(read_names(names, "check --names"))
     extra: dict = {}
     anchor_values = parse_anchor_list(anchors) if anchors is not None else None
     if anchors_from is not None:

@@ -58,14 +58,13 @@ class Detections:
         return [d._asdict() for d in self]
 
 
-def read_names(names: str | os.PathLike | Sequence[str] | None) -> tuple[str, ...] | None:
+def _names(names: str | os.PathLike | Sequence[str] | None) -> tuple[str, ...] | None:
     if names is None:
         return None
     if isinstance(names, (str, os.PathLike)):
-        path = Path(names)
-        if not path.is_file():
-            raise MissingFileError(f"names file not found: {path}")
-        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        from enet4y2.datafile import read_names
+
+        return tuple(read_names(names))
     return tuple(names)
 
 
@@ -142,7 +141,7 @@ class Network:
         self.cfg_path = Path(cfg)
         self.weights_path = Path(weights) if weights is not None else None
         self._cfg = precheck(self.cfg_path, self.weights_path)
-        self.names = read_names(names)
+        self.names = _names(names)
         self._ffi, self._lib = ffi, lib = load()
         log: list[str] = []
         weights_arg = (str(self.weights_path).encode() if self.weights_path is not None

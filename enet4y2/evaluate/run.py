@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from enet4y2 import datafile
+from enet4y2.cfg import load_cfg
 from enet4y2.errors import DataError, MissingFileError, NotBuiltError
-from enet4y2.evaluate import cocoeval, datafile, inference, yolo_gt
+from enet4y2.evaluate import cocoeval, inference, yolo_gt
 from enet4y2.evaluate import darknet_map as map_run
 from enet4y2.evaluate.results import (
     category_map,
@@ -51,10 +53,11 @@ def prepare(data_path: str | os.PathLike | None, list_path: str | os.PathLike | 
             gt_path: str | os.PathLike | None, progress: Progress | None = None
             ) -> EvalSetup:
     """Read the .data, list and names; load --gt, or build GT from the YOLO labels."""
-    data = datafile.read_data_file(data_path) if data_path else {}
+    data = datafile.read_data_file(data_path, "give --data coco.data") if data_path else {}
     if not data and not list_path:
         raise DataError("no images to evaluate: give --data (with valid=) or --list")
-    image_paths = datafile.read_list(_valid_list(data, list_path))
+    image_paths = datafile.read_list(_valid_list(data, list_path),
+                                     "give --list or set valid= in the .data")
     names = datafile.read_names(data["names"]) if data.get("names") else None
     warnings: list[str] = []
     if gt_path:
@@ -96,7 +99,7 @@ def infer_results(setup: EvalSetup, cfg: str | os.PathLike, weights: str | os.Pa
     category_ids = category_map((c["id"] for c in setup.gt["categories"]),
                                 len(setup.gt["categories"]))
     # like darknet's map: the cfg's letter_box=1 wins
-    letterbox = letterbox or datafile.cfg_letterbox(Path(cfg).read_text(errors="replace"))
+    letterbox = letterbox or load_cfg(cfg).net.options.get("letter_box", "0") not in ("", "0")
     results: list[dict] = []
     total = len(setup.image_paths)
     done = 0

@@ -14,27 +14,9 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
+from enet4y2.datafile import label_path
 from enet4y2.errors import DataError, ImageError, MissingFileError
 from enet4y2.evaluate.results import image_id_from_name
-
-_IMAGE_EXTENSIONS = (".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".bmp", ".BMP",
-                     ".ppm", ".PPM", ".tiff", ".TIFF")
-_LABEL_DIRS = [(f"{sep}images{sep}{split}{sep}", f"{sep}labels{sep}{split}{sep}")
-               for split in ("train2017", "val2017", "train2014", "val2014") for sep in "/\\"]
-_LABEL_DIRS += [("/JPEGImages/", "/labels/"), ("\\JPEGImages\\", "\\labels\\")]
-
-
-def label_path_for(image_path: str) -> str:
-    """The label file darknet reads for an image (its `replace_image_to_label` rules):
-    COCO `images/<split>/` -> `labels/<split>/`, VOC `JPEGImages/` -> `labels/`, else
-    beside the image; the image extension becomes `.txt`."""
-    path = image_path.strip()
-    for old, new in _LABEL_DIRS:
-        path = path.replace(old, new)
-    for ext in _IMAGE_EXTENSIONS:
-        if path.endswith(ext):
-            return path[: -len(ext)] + ".txt"
-    return path
 
 
 def image_size_from_header(head: bytes) -> tuple[int, int] | None:
@@ -151,7 +133,7 @@ def load_yolo_gt(paths: Sequence[str], names: Sequence[str],
         if progress and (done % 100 == 0 or done == len(paths)):
             progress(done, len(paths))
         width, height = image_size(path)
-        label = Path(label_path_for(str(path)))
+        label = Path(label_path(str(path)))
         text = label.read_text() if label.is_file() else ""
         entries.append((image_id, PurePath(path).name, width, height,
                         parse_yolo_labels(text, len(names), str(label))))

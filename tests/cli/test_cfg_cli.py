@@ -94,7 +94,7 @@ def test_generate_user_errors(tmp_path):
         (["cfg", "--classes", "2", "--names", "x.names", "-o", out], "use one"),
         (["cfg", "--width", "400", "-o", out], "multiples of 32"),
         (["cfg", "--anchors", "1,2,3", "-o", out], "w,h pairs"),
-        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "no such names file"),
+        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "not found — check --names"),
         (["cfg", "--classes", "3"], "give -o OUT.cfg"),
         (["cfg", "--classes", "3", "check", out], "is for generating a cfg"),
         (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out], "no such data"),

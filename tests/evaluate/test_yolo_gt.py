@@ -4,8 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
+from enet4y2.datafile import label_path as label_path_for
 from enet4y2.errors import DataError
-from enet4y2.evaluate import evaluate, label_path_for, load_yolo_gt
+from enet4y2.evaluate import evaluate, load_yolo_gt
 from enet4y2.evaluate.yolo_gt import (
     ids_for_yolo_list,
     image_size_from_header,
