@@ -22,7 +22,7 @@ class DemoPlan:
     steps: list[list[str]]
 
 
-def plan(root: Path, iterations: int = 120, *, train_images: int = 64,
+def plan(root: Path, iterations: int = 200, *, train_images: int = 64,
          valid_images: int = 16) -> DemoPlan:
     """Generate the dataset under `root` and return the commands that follow."""
     root = root.resolve()

@@ -12,7 +12,7 @@ from enet4y2.cli.terminal import terminal
 @click.command(short_help="Run the end-to-end demo on generated data.")
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo"), show_default=True, help="Where the demo writes.")
-@click.option("--iterations", type=click.IntRange(min=10), default=120, show_default=True,
+@click.option("--iterations", type=click.IntRange(min=10), default=200, show_default=True,
               help="Training iterations (about 0.3-0.5 s each on 2 CPU cores).")
 @click.pass_context
 def demo(ctx: click.Context, root: Path, iterations: int) -> None:
