@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from enet4y2.evaluate import category_map, detections_to_results, evaluate, write_json_atomic
+from enet4y2.evaluate import category_map, detections_to_results, evaluate
+from enet4y2.fileio import atomic_write_json
 
 COCO_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
 
@@ -112,7 +113,7 @@ def ours(gt: dict, per_image, out: Path, backend: str) -> tuple[list[float], Clo
         for image_id, width, height, classes, scores, boxes in per_image:
             results.extend(detections_to_results(image_id, width, height, classes, scores,
                                                  boxes, category_ids))
-        write_json_atomic(out, results)
+        atomic_write_json(out, results)
         stats = evaluate(gt, results, (img["id"] for img in gt["images"]), backend=backend)
     return list(stats.values()), clock, len(results)
 

@@ -35,7 +35,8 @@ from enet4y2.download import (
     remote_size,
 )
 from enet4y2.errors import DataError, DownloadError
-from enet4y2.verify import atomic_write_text, parse_sha256sums
+from enet4y2.fileio import atomic_write
+from enet4y2.verify import parse_sha256sums
 
 COCO_IMAGE_HOST = "http://images.cocodataset.org/zips/"
 PJREDDIE_HOST = "https://pjreddie.com/media/files/"
@@ -267,22 +268,22 @@ def write_labels_from_json(coco: Path, steps: Steps) -> None:
                 fh.write(text)
             steps.advance(key, len(text))
         steps.end(key)
-    atomic_write_text(marker, "labels made from the instances JSON; crowd boxes left out\n")
+    atomic_write(marker, "labels made from the instances JSON; crowd boxes left out\n")
 
 
 def write_lists(coco: Path) -> None:
     """5k.txt and trainvalno5k.txt: the .part lists with the dataset's absolute path."""
     for part, txt in LISTS.items():
         text = (coco / "downloads" / part).read_text()
-        atomic_write_text(coco / txt, coco_labels.list_lines(text, str(coco)))
+        atomic_write(coco / txt, coco_labels.list_lines(text, str(coco)))
 
 
 def write_names_and_data(coco: Path, backup: Path) -> None:
     """coco.names (from the instances JSON's categories) and coco.data."""
     names = read_category_names(coco / "annotations" / INSTANCES["val2014"])
-    atomic_write_text(coco / "coco.names", "".join(n + "\n" for n in names))
+    atomic_write(coco / "coco.names", "".join(n + "\n" for n in names))
     backup.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(coco / "coco.data",
+    atomic_write(coco / "coco.data",
                       coco_labels.coco_data_text(str(coco), str(backup), len(names)))
 
 

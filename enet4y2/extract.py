@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enet4y2.errors import DataError
+from enet4y2.fileio import atomic_write
 
 CHUNK = 1 << 20
 MARKER_DIR = ".enet4y2-extracted"
@@ -145,13 +146,9 @@ def extract(
             raise
         raise DataError(f"cannot extract {archive} into {target} ({exc.strerror or exc}); "
                         "free some space or choose another directory") from exc
-    marker = marker_path(archive, target)
-    marker.parent.mkdir(exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
     written = sum(m.size for m in members)
     stamp = {"archive": archive.name, "members": len(members), "bytes": written}
-    tmp.write_text(json.dumps({**stamp, **(record or {})}) + "\n")
-    os.replace(tmp, marker)
+    atomic_write(marker_path(archive, target), json.dumps({**stamp, **(record or {})}) + "\n")
     return written
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
+
+from enet4y2.fileio import atomic_write
 
 CHUNK = 1 << 20
 MANIFEST_NAME = "manifest.json"
@@ -91,11 +92,6 @@ class Manifest:
                 "verified_by": verified_by,
                 "mtime_ns": st.st_mtime_ns,
             }
-            atomic_write_text(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+            atomic_write(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to a temp file beside `path`, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

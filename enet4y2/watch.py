@@ -212,7 +212,8 @@ class Watcher:
 
     def export(self, plot: str | None = None, csv: str | None = None,
                plot_size: tuple[int, int] = (1000, 600)) -> None:
-        from enet4y2.watch_export import chart_png, csv_text, write_atomic
+        from enet4y2.fileio import atomic_write as write_atomic
+        from enet4y2.watch_export import chart_png, csv_text
 
         series = view_series(self.state, self.options.stop_iter)
         if plot:

@@ -24,15 +24,31 @@ from enet4y2.evaluate.results import (
     detections_to_results,
     image_id_from_name,
     image_ids_for,
-    write_json_atomic,
 )
 from enet4y2.evaluate.table import EVEN_WITHIN, comparison_table, judge, table_markdown
 from enet4y2.evaluate.yolo_gt import coco_gt_from_yolo, load_yolo_gt
 
 __all__ = [
-    "BACKENDS", "EVEN_WITHIN", "STAT_NAMES", "category_map", "check_results", "clip_boxes",
-    "coco_gt_from_yolo", "comparison_table", "detections_to_results", "evaluate",
-    "image_id_from_name", "image_ids_for", "judge", "load_stats",
-    "load_yolo_gt", "map_command", "parse_map_output", "save_stats", "stats_from_json",
-    "summary_lines", "table_markdown", "write_json_atomic",
+    "BACKENDS",
+    "EVEN_WITHIN",
+    "STAT_NAMES",
+
+    "category_map",
+    "check_results",
+    "clip_boxes",
+    "coco_gt_from_yolo",
+    "comparison_table",
+    "detections_to_results",
+    "evaluate",
+    "image_id_from_name",
+    "image_ids_for",
+    "judge",
+    "load_stats",
+    "load_yolo_gt",
+    "map_command",
+    "parse_map_output",
+    "save_stats",
+    "stats_from_json",
+    "summary_lines",
+    "table_markdown",
 ]

@@ -8,7 +8,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 
 from enet4y2.errors import DataError, NotBuiltError
-from enet4y2.evaluate.results import check_results, read_json, write_json_atomic
+from enet4y2.evaluate.results import check_results, read_json
+from enet4y2.fileio import atomic_write_json
 
 BACKENDS = ("pycocotools", "faster-coco-eval")
 
@@ -115,7 +116,7 @@ def stats_record(stats: Mapping[str, float], **meta: object) -> dict:
 
 
 def save_stats(path: str | os.PathLike, stats: Mapping[str, float], **meta: object) -> None:
-    write_json_atomic(path, stats_record(stats, **meta))
+    atomic_write_json(path, stats_record(stats, **meta))
 
 
 def stats_from_json(data: object, where: str = "stats file") -> dict[str, float]:

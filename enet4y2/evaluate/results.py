@@ -1,6 +1,6 @@
 """Detections -> COCO results: image ids, category ids, clipped boxes, sanity checks.
 
-Pure functions (no I/O) except `write_json_atomic` / `read_json`, the thin file layer.
+Pure functions (no I/O) except `read_json`, the thin file layer.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
 
@@ -149,23 +148,6 @@ def check_results(results: object, gt_image_ids: Iterable[int],
             "results must use the GT's category ids (COCO: 1..90), not 0..N-1"
         )
     return results
-
-
-def write_json_atomic(path: str | os.PathLike, data: object) -> Path:
-    """Write JSON to `path` via a temp file in the same folder and `os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, separators=(",", ":"))  # one write: much faster than dump
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _umask() -> int:

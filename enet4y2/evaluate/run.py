@@ -19,9 +19,9 @@ from enet4y2.evaluate.results import (
     detections_to_results,
     image_ids_for,
     read_json,
-    write_json_atomic,
 )
 from enet4y2.evaluate.table import EVEN_WITHIN, comparison_table
+from enet4y2.fileio import atomic_write_json
 
 ONLY_DETECTED_WARNING = (
     "--only-detected-images scores only images with at least one detection (the seed's "
@@ -191,7 +191,7 @@ def run_darknet_map(data_path: str | os.PathLike, cfg: str | os.PathLike,
 
 
 def save_results(path: str | os.PathLike, results: list[dict]) -> Path:
-    return write_json_atomic(path, results)
+    return atomic_write_json(path, results)
 
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -246,7 +246,8 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
                 data, cfg, weights, list_path=list_path, iou_thresh=iou_thresh,
                 points=points, progress=stage("darknet map"))
             if map_out:
-                report["written"].append(str(write_json_atomic(map_out, report["darknet_map"])))
+                written = atomic_write_json(map_out, report["darknet_map"])
+                report["written"].append(str(written))
         if setup is not None:
             report["warnings"].extend(setup.warnings)
             detections = infer_results(setup, cfg, weights, batch=batch, thresh=thresh,

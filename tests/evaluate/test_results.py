@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,7 +13,6 @@ from enet4y2.evaluate import (
     detections_to_results,
     image_id_from_name,
     image_ids_for,
-    write_json_atomic,
 )
 
 # darknet's coco_ids (src/detector.c) as COCO publishes them: 80 ids in 1..90
@@ -128,12 +125,3 @@ def test_image_id_zero_is_fine_when_the_gt_has_it():
     assert check_results(results, [0, 1], [3]) == results
 
 
-def test_write_json_atomic(tmp_path):
-    target = tmp_path / "sub" / "r.json"
-    write_json_atomic(target, [{"a": 1}])
-    assert json.loads(target.read_text()) == [{"a": 1}]
-    assert target.stat().st_mode & 0o644 == 0o644  # readable like any written file
-    with pytest.raises(TypeError):
-        write_json_atomic(target, [{"a": object()}])
-    assert json.loads(target.read_text()) == [{"a": 1}]  # the old file is intact
-    assert [p.name for p in target.parent.iterdir()] == ["r.json"]  # no temp left
