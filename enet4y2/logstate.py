@@ -287,7 +287,7 @@ class LogFollower:
     last one; a file that shrank or was replaced (other inode, other first bytes) is
     re-read from the start with a fresh state."""
 
-    CHUNK = 16 * 1024 * 1024
+    CHUNK = 4 * 1024 * 1024  # bigger blocks parse no faster: their arrays leave the cache
     _HEAD = 64
 
     def __init__(self, path: str | os.PathLike) -> None:
