@@ -182,15 +182,26 @@ def _parse_group(lines: np.ndarray, size: int, pattern: np.ndarray, where: np.nd
             after -= length
             pieces.append((start, length, column, after))
     # Non-digit bytes as the representative's; digits as 8-byte words, left-aligned.
-    keep = ~pattern[:size]
-    good = ~((lines[:, :size] != lines[0, :size]) & keep).any(axis=1)
-    words = np.empty((len(lines), len(pieces), 8), dtype=np.uint8)
-    for j, (start, _length, _column, _after) in enumerate(pieces):
-        words[:, j] = lines[:, start : start + 8]
+    fixed = np.zeros(_LINE, dtype=np.uint8)
+    fixed[:size] = ~pattern[:size] * np.uint8(0xFF)
+    words_needed = (size + 7) // 8
+    fixed_words = fixed.view("<u8")[:words_needed]
+    line_words = lines.view("<u8")[:, :words_needed]
+    differ = (line_words ^ line_words[0]) & fixed_words
+    while differ.shape[1] > 1:  # OR the words of each line together, halving
+        half = differ.shape[1] // 2
+        folded = differ[:, :half] | differ[:, half : 2 * half]
+        if differ.shape[1] % 2:
+            folded[:, 0] |= differ[:, -1]
+        differ = folded
+    good = differ[:, 0] == 0
+    # The 8 bytes at every column of every line (unaligned, no copy), then the pieces'.
+    at = np.ndarray((len(lines), _LINE - 7), dtype="<u8", buffer=lines, strides=(_LINE, 1))
+    words = at[:, [start for start, _, _, _ in pieces]]
     # Keep each piece's digits, moved to the top bytes: the bytes below read as zeros.
     keep_digits = np.array([(1 << 8 * n) - 1 for _, n, _, _ in pieces], dtype=np.uint64)
     shifts = np.array([8 * (8 - n) for _, n, _, _ in pieces], dtype=np.uint64)
-    values = _eight_digits((words.view("<u8")[:, :, 0] & keep_digits) << shifts)
+    values = _eight_digits((words & keep_digits) << shifts)
     for column, (_whole, frac) in enumerate(_FIELDS):
         total = None
         for j, (_start, _length, col, after) in enumerate(pieces):
