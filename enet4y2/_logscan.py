@@ -202,17 +202,13 @@ def _parse_group(lines: np.ndarray, size: int, pattern: np.ndarray, where: np.nd
     keep_digits = np.array([(1 << 8 * n) - 1 for _, n, _, _ in pieces], dtype=np.uint64)
     shifts = np.array([8 * (8 - n) for _, n, _, _ in pieces], dtype=np.uint64)
     values = _eight_digits((words & keep_digits) << shifts)
-    for column, (_whole, frac) in enumerate(_FIELDS):
-        total = None
-        for j, (_start, _length, col, after) in enumerate(pieces):
-            if col == column:
-                part = values[:, j] * np.uint64(10**after) if after else values[:, j]
-                total = part if total is None else total + part
-        if frac is None:
-            rows[where, column] = total
-        else:
-            places = runs[frac][1] - runs[frac][0]
-            rows[where, column] = total.astype(np.float64) / float(10**places)
+    # Each column: the sum of its pieces times their powers of ten (exact: under 10**15).
+    scale = np.array([10**after for _, _, _, after in pieces], dtype=np.uint64)
+    firsts = [j for j, piece in enumerate(pieces) if j == 0 or piece[2] != pieces[j - 1][2]]
+    columns = np.add.reduceat(values * scale, firsts, axis=1).astype(np.float64)
+    divisors = [1.0 if frac is None else float(10 ** (runs[frac][1] - runs[frac][0]))
+                for _, frac in _FIELDS]
+    rows[where] = columns / np.array(divisors)  # correctly rounded: what float() gives
     ok[where] = good
 
 
