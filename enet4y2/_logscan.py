@@ -204,8 +204,13 @@ def _parse_group(lines: np.ndarray, size: int, pattern: np.ndarray, where: np.nd
     values = _eight_digits((words & keep_digits) << shifts)
     # Each column: the sum of its pieces times their powers of ten (exact: under 10**15).
     scale = np.array([10**after for _, _, _, after in pieces], dtype=np.uint64)
+    scaled = values * scale
     firsts = [j for j, piece in enumerate(pieces) if j == 0 or piece[2] != pieces[j - 1][2]]
-    columns = np.add.reduceat(values * scale, firsts, axis=1).astype(np.float64)
+    columns = scaled[:, firsts]
+    for j in range(len(pieces)):  # a column's further pieces (it has one to three)
+        if j not in firsts:
+            columns[:, pieces[j][2]] += scaled[:, j]
+    columns = columns.astype(np.float64)
     divisors = [1.0 if frac is None else float(10 ** (runs[frac][1] - runs[frac][0]))
                 for _, frac in _FIELDS]
     rows[where] = columns / np.array(divisors)  # correctly rounded: what float() gives
