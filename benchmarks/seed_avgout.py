@@ -11,10 +11,13 @@ import re
 import numpy as np
 
 SEED_REGEX = re.compile(r"([0-9.]+):.* +([0-9.]+) *avg")
+#: The seed's default -s: it stops reading the log after this iteration.
+SEED_STOP_ITER = 1000000
 SEED_MAP = re.compile(r"Last accuracy mAP@0.5 = ([0-9.]+) %, best = ([0-9.]+) %")
 
 
-def seed_avgout(path: str, column: int = 20, stop_iter: int = 1000000, bars: int = 80) -> str:
+def seed_avgout(path: str, column: int = 20, stop_iter: int = SEED_STOP_ITER,
+                bars: int = 80) -> str:
     best_map = ""
     points = [[0, 1e-10]]  # the seed starts its list with this sentinel
     with open(path, errors="replace") as f:

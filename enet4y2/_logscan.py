@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_NL, _CR, _DOT, _ZERO = 10, 13, 46, 48
+_NL, _CR, _ZERO = 10, 13, 48
 
 #: Line kinds.
 OTHER, IGNORED, STATUSISH, LAST_ACCURACY, ITERATION = 0, 1, 2, 3, 4
@@ -25,10 +25,7 @@ STATUS_PREFIXES = (b"\x1b[H\x1b[J", b" (next m")
 #: Repeated every iteration once mAP is known; also only status besides.
 LAST_ACCURACY_PREFIX = b" Last ac"
 
-# The literals between the fields of the canonical iteration line.
-_SEPARATORS = (b": ", b", ", b" avg loss, ", b" rate, ", b" seconds, ", b" images, ",
-               b" hours left")
-_INT_FIELDS = (0, 5)  # iteration and images; the others are %f floats
+
 def line_bounds(a: np.ndarray, crs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (terminator position) of every line of a block whose last byte is a
     terminator. `crs`: positions of `\r` when known (usually few), else None."""
@@ -94,10 +91,11 @@ _TEMPLATE = (b" ", b": ", b".", b", ", b".", b" avg loss, ", b".", b" rate, ", b
 #: Which digit runs make each column: (int run, frac run or None).
 _FIELDS = ((0, None), (1, 2), (3, 4), (5, 6), (7, 8), (9, None), (10, 11))
 _LINE = 128  # canonical lines are shorter than this
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
 # Packed-bit masks keeping the first `length` columns, for each length.
 _LENGTH_MASK = np.packbits(
     np.arange(_LINE)[None, :] < np.arange(_LINE)[:, None], axis=1).view("<u8")
+#: Layouts told apart one by one (a pass each) before sorting takes over.
+_FEW_LAYOUTS = 24
 
 
 def parse_iterations(a: np.ndarray, starts: np.ndarray,
@@ -105,9 +103,9 @@ def parse_iterations(a: np.ndarray, starts: np.ndarray,
     """Parse canonical iteration lines. Returns rows (n, 7: iteration, loss, avg_loss, rate,
     seconds, images, hours_left) and a mask of the lines that were exactly canonical.
 
-    Lines are grouped by their layout (where the digits are); each layout is checked
-    against the canonical template once, then every line of the group byte by byte, and
-    its numbers are read from fixed columns."""
+    Lines are grouped by their layout (length and where the digits are); each layout is
+    checked against the canonical template once, then every line of the group word by
+    word, and its numbers are read from fixed columns, eight digits per 64-bit word."""
     n = len(starts)
     rows = np.zeros((n, 7), dtype=np.float64)
     ok = np.zeros(n, dtype=bool)
@@ -115,26 +113,54 @@ def parse_iterations(a: np.ndarray, starts: np.ndarray,
     idx = np.flatnonzero((lens < _LINE) & (starts + _LINE <= len(a)))
     if not len(idx):
         return rows, ok
-    lines = np.lib.stride_tricks.as_strided(a, (len(a) - _LINE + 1, _LINE), (1, 1))[starts[idx]]
-    lens = lens[idx]
+    starts, lens = starts[idx], lens[idx]
+    lines = np.lib.stride_tricks.as_strided(a, (len(a) - _LINE + 1, _LINE), (1, 1))[starts]
     digit = (lines - np.uint8(_ZERO)) < 10  # includes the next line's bytes: masked below
     words = np.packbits(digit, axis=1).view("<u8") & _LENGTH_MASK[lens]
-    key = (words[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, 1] ^ lens.astype(np.uint64)
-    _, group_of = np.unique(key, return_inverse=True)
-    order = np.argsort(group_of, kind="stable")
-    bounds = np.flatnonzero(np.diff(group_of[order])) + 1
-    for members in np.split(order, bounds):
-        same = (words[members] == words[members[0]]).all(axis=1)  # the key is a hash
-        _parse_group(lines[members], lens[members] * same, digit[members[0]], idx[members],
-                     rows, ok)
+    for members in _layouts(words[:, 0], words[:, 1], lens):
+        first = int(members[0])
+        _parse_group(lines[members], int(lens[first]), digit[first], idx[members], rows, ok)
     return rows, ok
 
 
-def _parse_group(lines: np.ndarray, lens: np.ndarray, pattern: np.ndarray, where: np.ndarray,
+def _layouts(w0: np.ndarray, w1: np.ndarray, lens: np.ndarray):
+    """Indices of the lines sharing each (digit bits, length) layout: usually a handful,
+    told apart a pass each; many (a pathological log) are sorted."""
+    rest = np.arange(len(lens))
+    for _ in range(_FEW_LAYOUTS):
+        if not len(rest):
+            return
+        r = rest[0]
+        same = (w0[rest] == w0[r]) & (w1[rest] == w1[r]) & (lens[rest] == lens[r])
+        yield rest[same]
+        rest = rest[~same]
+    if not len(rest):
+        return
+    order = rest[np.lexsort((lens[rest], w1[rest], w0[rest]))]
+    change = ((w0[order[1:]] != w0[order[:-1]]) | (w1[order[1:]] != w1[order[:-1]])
+              | (lens[order[1:]] != lens[order[:-1]]))
+    yield from np.split(order, np.flatnonzero(change) + 1)
+
+
+_SWAR = ((np.uint64(0x0F0F0F0F0F0F0F0F), np.uint64(2561), np.uint64(8)),
+         (np.uint64(0x00FF00FF00FF00FF), np.uint64(6553601), np.uint64(16)),
+         (np.uint64(0x0000FFFF0000FFFF), np.uint64(42949672960001), np.uint64(32)))
+
+
+def _eight_digits(v: np.ndarray) -> np.ndarray:
+    """The numbers eight ASCII digits make, each read as a little-endian 64-bit word
+    (first digit in the lowest byte); zero bytes count as leading zeros."""
+    for mask, mul, shift in _SWAR:
+        v = ((v & mask) * mul) >> shift
+    return v
+
+
+def _parse_group(lines: np.ndarray, size: int, pattern: np.ndarray, where: np.ndarray,
                  rows: np.ndarray, ok: np.ndarray) -> None:
-    """One layout: `pattern` (where the digits are) is the same for every line whose
-    `lens` is the first one's (others are zeroed by the caller)."""
-    size = int(lens[0])
+    """One layout: lines of `size` bytes, digits where `pattern` says (the same for every
+    line: the caller grouped them so). Each column is one integer of at most 15 digits (a
+    float's integer and decimal digits together), read eight digits per 64-bit word; one
+    correctly rounded division then gives what float() gives for the printed text."""
     runs = _runs(pattern[:size])
     if len(runs) != 12:
         return
@@ -143,24 +169,51 @@ def _parse_group(lines: np.ndarray, lens: np.ndarray, pattern: np.ndarray, where
     gaps.append(rep[runs[-1][1] :])
     if tuple(gaps) != _TEMPLATE:
         return
-    fixed = np.flatnonzero(~pattern[:size])
-    good = (lens == size) & (lines[:, fixed] == lines[0, fixed]).all(axis=1)
-    values = []
-    for s, e in runs:
-        if e - s > 15:
-            return
-        digits = lines[:, s:e].astype(np.int64) - _ZERO
-        values.append(digits @ _POW10[e - s - 1 :: -1])
+    # Every column's digits, cut into pieces of at most eight: (start, length, column,
+    # digits after the piece in its column).
+    pieces = []
     for column, (whole, frac) in enumerate(_FIELDS):
-        if frac is None:
-            rows[where, column] = values[whole]
-            continue
-        places = runs[frac][1] - runs[frac][0]
-        if (runs[whole][1] - runs[whole][0]) + places > 15:
+        spans = [runs[whole]] if frac is None else [runs[whole], runs[frac]]
+        cuts = [(p, min(8, e - p)) for s, e in spans for p in range(s, e, 8)]
+        after = sum(length for _, length in cuts)
+        if after > 15:
             return  # beyond exact float64 integers: the per-line parser takes them
-        # One correctly rounded division: equals float() of the printed text.
-        rows[where, column] = (values[whole] * _POW10[places] + values[frac]) / float(
-            _POW10[places])
+        for start, length in cuts:
+            after -= length
+            pieces.append((start, length, column, after))
+    # Non-digit bytes as the representative's; digits as 8-byte words, left-aligned.
+    fixed = np.zeros(_LINE, dtype=np.uint8)
+    fixed[:size] = ~pattern[:size] * np.uint8(0xFF)
+    words_needed = (size + 7) // 8
+    fixed_words = fixed.view("<u8")[:words_needed]
+    line_words = lines.view("<u8")[:, :words_needed]
+    differ = (line_words ^ line_words[0]) & fixed_words
+    while differ.shape[1] > 1:  # OR the words of each line together, halving
+        half = differ.shape[1] // 2
+        folded = differ[:, :half] | differ[:, half : 2 * half]
+        if differ.shape[1] % 2:
+            folded[:, 0] |= differ[:, -1]
+        differ = folded
+    good = differ[:, 0] == 0
+    # The 8 bytes at every column of every line (unaligned, no copy), then the pieces'.
+    at = np.ndarray((len(lines), _LINE - 7), dtype="<u8", buffer=lines, strides=(_LINE, 1))
+    words = at[:, [start for start, _, _, _ in pieces]]
+    # Keep each piece's digits, moved to the top bytes: the bytes below read as zeros.
+    keep_digits = np.array([(1 << 8 * n) - 1 for _, n, _, _ in pieces], dtype=np.uint64)
+    shifts = np.array([8 * (8 - n) for _, n, _, _ in pieces], dtype=np.uint64)
+    values = _eight_digits((words & keep_digits) << shifts)
+    # Each column: the sum of its pieces times their powers of ten (exact: under 10**15).
+    scale = np.array([10**after for _, _, _, after in pieces], dtype=np.uint64)
+    scaled = values * scale
+    firsts = [j for j, piece in enumerate(pieces) if j == 0 or piece[2] != pieces[j - 1][2]]
+    columns = scaled[:, firsts]
+    for j in range(len(pieces)):  # a column's further pieces (it has one to three)
+        if j not in firsts:
+            columns[:, pieces[j][2]] += scaled[:, j]
+    columns = columns.astype(np.float64)
+    divisors = [1.0 if frac is None else float(10 ** (runs[frac][1] - runs[frac][0]))
+                for _, frac in _FIELDS]
+    rows[where] = columns / np.array(divisors)  # correctly rounded: what float() gives
     ok[where] = good
 
 

@@ -35,38 +35,45 @@ class Segment:
 
 
 class _Table:
-    """Growable float64 table (capacity doubles), so appending stays cheap however long
-    the log: rows come one at a time or as arrays; `array()` is a view, not a copy."""
+    """Growable float64 table, so appending stays cheap however long the log: rows come
+    one at a time or as arrays, kept aside until `array()` (a view, not a copy) copies
+    them in at once; capacity is reserved at twice what is needed (pages untouched until
+    written), so a reading of the whole log costs one copy and appends rarely move it."""
 
     def __init__(self, width: int) -> None:
         self._data = np.empty((1024, width), dtype=np.float64)
         self._n = 0
         self._rows: list[tuple[float, ...]] = []
+        self._arrays: list[np.ndarray] = []
 
     def append(self, row: tuple[float, ...]) -> None:
         self._rows.append(row)
 
     def extend(self, array: np.ndarray) -> None:
-        self._settle()
-        self._put(np.asarray(array, dtype=np.float64))
+        self._settle_rows()
+        self._arrays.append(np.asarray(array, dtype=np.float64))
 
     def array(self) -> np.ndarray:
-        self._settle()
+        self._settle_rows()
+        if self._arrays:
+            arrays, self._arrays = self._arrays, []
+            self._put(arrays)
         return self._data[: self._n]
 
-    def _settle(self) -> None:
+    def _settle_rows(self) -> None:
         if self._rows:
             rows, self._rows = self._rows, []
-            self._put(np.array(rows, dtype=np.float64))
+            self._arrays.append(np.array(rows, dtype=np.float64))
 
-    def _put(self, rows: np.ndarray) -> None:
-        need = self._n + len(rows)
+    def _put(self, arrays: list[np.ndarray]) -> None:
+        need = self._n + sum(len(a) for a in arrays)
         if need > len(self._data):
-            grown = np.empty((max(need, 2 * len(self._data)), self._data.shape[1]))
+            grown = np.empty((2 * need, self._data.shape[1]))
             grown[: self._n] = self._data[: self._n]
             self._data = grown
-        self._data[self._n : need] = rows
-        self._n = need
+        for a in arrays:
+            self._data[self._n : self._n + len(a)] = a
+            self._n += len(a)
 
 
 class LogState:
@@ -287,7 +294,7 @@ class LogFollower:
     last one; a file that shrank or was replaced (other inode, other first bytes) is
     re-read from the start with a fresh state."""
 
-    CHUNK = 16 * 1024 * 1024
+    CHUNK = 4 * 1024 * 1024  # bigger blocks parse no faster: their arrays leave the cache
     _HEAD = 64
 
     def __init__(self, path: str | os.PathLike) -> None:

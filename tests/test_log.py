@@ -266,6 +266,30 @@ def test_bulk_path_equals_line_path_on_noise(tokens):
     assert pb.max_batches == pl.max_batches
 
 
+_DIGITS = st.text("0123456789", min_size=1, max_size=17)
+
+
+@st.composite
+def _wide_iteration_line(draw) -> str:
+    """A canonical-looking iteration line with numbers of any width (up to 17 digits, so
+    some are past what float64 holds exactly and must go to the per-line parser)."""
+    def num() -> str:
+        return f"{draw(_DIGITS)}.{draw(_DIGITS)}"
+    return (f" {draw(_DIGITS)}: {num()}, {num()} avg loss, {num()} rate, {num()} seconds, "
+            f"{draw(_DIGITS)} images, {num()} hours left\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_wide_iteration_line(), min_size=1, max_size=40))
+def test_bulk_path_reads_numbers_of_any_width_as_float_does(lines):
+    # Many lines of a few layouts: the bulk path groups lines by layout and reads digits
+    # eight at a time; every value must be what float()/int() of the text gives.
+    data = "".join(lines * 3).encode()
+    bulk, by_line, _, _ = _both_paths(data)
+    assert _same(bulk, by_line)
+    assert len(iterations(bulk)) == 3 * len(lines)
+
+
 def test_state_from_table_equals_state_from_events():
     data = _noisy_log() + training_log(3, 8, map_every=0).encode()
     a, b = LogState(), LogState()
