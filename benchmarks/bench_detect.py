@@ -3,8 +3,9 @@ own darknet.py pipeline (darknet_images.image_detection: cvtColor + cv2.resize +
 make_image + copy_image_from_bytes + detect_image + free_image, per call).
 
 Same cfg (default enet4y2-coco at 416), same weights (benchmarks/plausible_weights.py:
-finite activations, a handful of boxes over the threshold, like a trained model), same
-image, same process; the three are interleaved round by round so load hits them alike.
+finite activations; no box over 0.25, so post-processing is the same minimum for all),
+same image, same process; the three are interleaved round by round so load hits them
+alike.
 Upstream's darknet.py is imported from the built darknet tree (third_party/darknet).
 
     python -m benchmarks.bench_detect [--cfg cfg/enet4y2-coco.cfg] [--rounds 30]
