@@ -87,6 +87,8 @@ def check_data_options(options: dict[str, str], cfg_classes: int | None) -> list
     """Problems of a parsed .data file on its own (keys present, classes a number that
     matches the cfg's)."""
     out = [f"no `{key} =` line" for key in ("classes", "train", "names") if key not in options]
+    if "backup" not in options:
+        out.append("no `backup =` line (darknet would save weights to /backup/)")
     if "classes" in options:
         try:
             classes = int(options["classes"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -20,6 +21,8 @@ TAIL_BYTES = 64 * 1024
 TAIL_LINES = 20
 #: Seconds darknet gets to exit after SIGTERM before it is killed.
 TERM_GRACE = 30.0
+#: Seconds the reader waits for output before checking for signals again.
+POLL = 0.25
 NAN_CAUSES = ("learning_rate too high", "burn_in too short for this batch size",
               "bad labels (boxes with w or h of 0, coordinates outside (0, 1])")
 _ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]?|[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -85,7 +88,7 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
         restore = _forward_signals(proc, result)
         try:
             fd = proc.stdout.fileno()  # type: ignore[union-attr]
-            while chunk := os.read(fd, 65536):
+            while chunk := _read(fd):
                 log.write(chunk)
                 tail += chunk
                 del tail[:-TAIL_BYTES]
@@ -100,6 +103,14 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
             proc.stdout.close()  # type: ignore[union-attr]
     result.tail = tail_lines(bytes(tail))
     return result
+
+
+def _read(fd: int) -> bytes:
+    """The next output; waits in short slices so a signal that the kernel delivered to
+    another thread (OpenCV's, say) still runs our handler promptly in the main thread."""
+    while not select.select([fd], [], [], POLL)[0]:
+        pass
+    return os.read(fd, 65536)
 
 
 def _separator(path: Path) -> bytes:

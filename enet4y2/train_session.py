@@ -90,7 +90,6 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
     data_path = _preflight(opts, cfg.classes, cwd, rep)
     check = preflight.check_data(data_path, cfg.classes, cwd)
     backup = check.backup
-    backup.mkdir(parents=True, exist_ok=True)
 
     if opts.resume:
         start = resume_weights(backup, opts.cfg)
@@ -156,7 +155,12 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
     check = preflight.check_data(opts.data, classes, cwd)
     if check.problems:
         raise DataError("; ".join(check.problems) + " — fix the .data file")
-    check.backup.mkdir(parents=True, exist_ok=True)
+    try:
+        check.backup.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"backup = {check.options.get('backup')}: cannot create "
+                        f"{check.backup} ({exc.strerror}) — point backup= at a writable "
+                        "folder") from None
     lists = {"train": check.train}
     if opts.calc_map and check.valid and check.valid != check.train:
         lists["valid"] = check.valid

@@ -73,14 +73,19 @@ def test_sigint_stops_darknet_and_says_how_to_resume(workdir):
     log = workdir / "backup" / "train.log"
     proc = subprocess.Popen(
         [sys.executable, "-c", "from enet4y2.cli import main; main()", "train", "--quiet",
-         "--data", "synth.data", "--cfg", cfg], stderr=subprocess.PIPE, text=True)
+         "--data", "synth.data", "--cfg", cfg], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not (log.is_file() and ITERATION.search(log.read_text(errors="replace"))):
             assert proc.poll() is None and time.monotonic() < deadline, "no iteration seen"
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("no exit 120 s after SIGINT; log ends: "
+                        + log.read_text(errors="replace")[-600:])
     finally:
         if proc.poll() is None:
             proc.kill()
