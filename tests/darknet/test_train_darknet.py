@@ -142,3 +142,15 @@ def test_classifier_weights_are_cut_and_loaded_by_darknet(workdir):
     assert re.search(r"Loading weights from \S*enetb0_final\.conv\.132", log)
     second = train("--cfg", cfg, "--weights", str(src), "--quiet", "--", "-clear")
     assert second.exit_code == 0 and "using the cached cut" in second.stderr
+
+
+def test_map_lands_in_the_log(workdir):
+    from enet4y2.log import LogParser, MapReport
+
+    result = train("--cfg", write_tiny(4), "--map", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "pre-flight valid: 3 images listed" in result.stderr
+    log = (workdir / "backup" / "train.log").read_bytes()
+    assert " -map" in log.decode().splitlines()[0]
+    reports = [e for e in LogParser().feed(log) if isinstance(e, MapReport)]
+    assert reports and 0 <= reports[-1].map50 <= 1
