@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from enet4y2.errors import DarknetError
 from enet4y2.log import Iteration, LogParser
 from enet4y2.logstate import LogState
 
@@ -82,9 +83,14 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
     tail = bytearray()
     with open(log_path, "ab", buffering=0) as log:
         log.write(_separator(log_path) + header.encode())
-        proc = subprocess.Popen(list(command), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=cwd, start_new_session=True)
+        try:
+            proc = subprocess.Popen(list(command), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=cwd, start_new_session=True)
+        except OSError as exc:
+            log.write(f"enet4y2: cannot start darknet: {exc}\n".encode())
+            raise DarknetError(f"cannot start {command[0]}: {exc.strerror} — rebuild it "
+                               "with `make darknet`") from None
         restore = _forward_signals(proc, result)
         try:
             fd = proc.stdout.fileno()  # type: ignore[union-attr]
@@ -107,7 +113,8 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
 
 def _read(fd: int) -> bytes:
     """The next output; waits in short slices so a signal that the kernel delivered to
-    another thread (OpenCV's, say) still runs our handler promptly in the main thread."""
+    another thread (numpy's BLAS threads, say) still runs our handler promptly: Python
+    runs handlers in the main thread only, when it is not blocked in a system call."""
     while not select.select([fd], [], [], POLL)[0]:
         pass
     return os.read(fd, 65536)

@@ -71,6 +71,16 @@ def test_run_reports_exit_status_signal_and_tail(tmp_path):
     assert (killed.returncode, killed.exit_code) == (-9, 137)
 
 
+def test_run_that_cannot_start_is_one_clear_error(tmp_path):
+    from enet4y2.errors import DarknetError
+
+    not_executable = tmp_path / "darknet"
+    not_executable.write_text("")
+    with pytest.raises(DarknetError, match=r"cannot start .*make darknet"):
+        run_darknet([str(not_executable)], tmp_path / "t.log", "# h\n")
+    assert (tmp_path / "t.log").read_text().startswith("# h\nenet4y2: cannot start darknet")
+
+
 def test_nan_detection_on_log_text():
     events = LogParser().feed(LOG_TEXT)
     it = first_divergence(events)
