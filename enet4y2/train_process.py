@@ -83,15 +83,20 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
     tail = bytearray()
     with open(log_path, "ab", buffering=0) as log:
         log.write(_separator(log_path) + header.encode())
+        procs: list[subprocess.Popen] = []
+        restore = _forward_signals(procs, result)
         try:
-            proc = subprocess.Popen(list(command), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=cwd, start_new_session=True)
+            procs.append(subprocess.Popen(
+                list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True))
         except OSError as exc:
+            restore()
             log.write(f"enet4y2: cannot start darknet: {exc}\n".encode())
             raise DarknetError(f"cannot start {command[0]}: {exc.strerror} — rebuild it "
                                "with `make darknet`") from None
-        restore = _forward_signals(proc, result)
+        proc = procs[0]
+        if result.interrupted:  # a signal came while darknet was starting
+            proc.send_signal(result.interrupted)
         try:
             fd = proc.stdout.fileno()  # type: ignore[union-attr]
             while chunk := _read(fd):
@@ -151,19 +156,27 @@ def _wait(proc: subprocess.Popen) -> int:
         return proc.wait()
 
 
-def _forward_signals(proc: subprocess.Popen, result: RunResult) -> Callable[[], None]:
-    """Install handlers that pass SIGINT/SIGTERM/SIGHUP on to darknet; returns undo."""
+def _forward_signals(procs: list[subprocess.Popen], result: RunResult
+                     ) -> Callable[[], None]:
+    """Install handlers that pass SIGINT/SIGTERM/SIGHUP on to darknet (`procs[0]` once
+    started; a signal before that is sent right after the start); returns undo.
+
+    Installed before darknet starts, so darknet begins with these signals at their
+    defaults. A signal the user's shell set to ignore (SIGHUP under nohup, SIGINT in a
+    background job) stays ignored, for us and for darknet."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def forward(signum, _frame):
-        if proc.poll() is None:
+        if procs and procs[0].poll() is None:
             # A second signal means "now": darknet may be stuck writing or in CUDA.
-            proc.send_signal(signal.SIGKILL if result.interrupted else signum)
+            procs[0].send_signal(signal.SIGKILL if result.interrupted else signum)
         result.interrupted = result.interrupted or signum
 
-    previous = {sig: signal.signal(sig, forward)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, forward)
 
     def restore() -> None:
         for sig, handler in previous.items():
