@@ -17,7 +17,7 @@ DARKNET_SRC ?=
 DEST ?=
 DARKNET_ALLOW_OTHER ?=
 
-.PHONY: help venv darknet test lint demo clean-darknet
+.PHONY: help venv darknet test lint demo
 
 help:
 	@echo "make venv      create .venv with enet4y2 and its test tools"
@@ -44,3 +44,6 @@ darknet: $(STAMP)
 	$(PY) -m enet4y2.build GPU=$(GPU) CUDNN=$(CUDNN) CUDNN_HALF=$(CUDNN_HALF) OPENCV=$(OPENCV) \
 		OPENMP=$(OPENMP) AVX=$(AVX) ARCH='$(ARCH)' DARKNET_SRC='$(DARKNET_SRC)' DEST='$(DEST)' \
 		DARKNET_ALLOW_OTHER='$(DARKNET_ALLOW_OTHER)'
+
+demo: darknet
+	$(VENV)/bin/enet4y2 demo --dir demo

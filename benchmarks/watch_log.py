@@ -32,6 +32,9 @@ MAP_LINES = "".join(f"class_id = {c}, name = cls{c}, ap = 45.{c:02d}%   \t (TP =
                     for c in range(80))
 
 
+MAX_BATCHES = 50_000_000  # beyond any generated log, so "hours left" stays positive
+
+
 def log_chunk(first: int, count: int, combined: bool, map_every: int = 2000) -> str:
     """darknet's output for `count` iterations from `first` (stdout; `combined` adds the
     stderr lines of `2>&1`: four heads' loss lines and the bbox count)."""
@@ -44,9 +47,10 @@ def log_chunk(first: int, count: int, combined: bool, map_every: int = 2000) -> 
                    f"iterations) ")
         if it > map_every:
             out.append("\n Last accuracy mAP@0.50 = 45.20 %, best = 45.20 % ")
-        out.append(f"{CLEAR}{it}/500200: loss={loss:0.1f} hours left={(500200 - it) / 3600:0.1f}"
+        hours = (MAX_BATCHES - it) * 3.5 / 3600
+        out.append(f"{CLEAR}{it}/{MAX_BATCHES}: loss={loss:0.1f} hours left={hours:0.1f}"
                    f"\x07\n {it}: {loss:f}, {avg:f} avg loss, 0.002610 rate, 3.503875 seconds, "
-                   f"{it * 64} images, {(500200 - it) / 3600:f} hours left\n")
+                   f"{it * 64} images, {hours:f} hours left\n")
         if combined:
             for layer in (139, 150, 161, 172):
                 out.append(REGION.format(layer=layer, iou=it % 999999, count=it % 50,
@@ -122,22 +126,25 @@ def main() -> None:
     if base:
         print(f"  -> {base / first:.1f}x faster than the baseline (goal >= 20x)")
 
-    # Refresh after 1 MB appended (the appended part is removed again afterwards).
-    last = int(watcher.state.last.iteration) + 1
-    block = log_chunk(last, 4000, combined)
-    block = block[: block.rfind("\n", 0, 1024 * 1024) + 1]
+    # Refresh after 1 MB appended (each time new iterations; removed again afterwards).
+    nxt = int(watcher.state.last.iteration) + 1
     times = []
+    appended = 0
     try:
         for _ in range(args.repeat):
+            block = log_chunk(nxt, 4000, combined)
+            block = block[: block.rfind("\n", 0, 1024 * 1024) + 1]
+            nxt += 4000
             with open(path, "a") as f:
                 f.write(block)
+            appended = len(block)
             t = time.perf_counter()
             watcher.refresh()
             render(watcher)
             times.append(time.perf_counter() - t)
     finally:
         os.truncate(path, size)
-    print(f"refresh after {len(block) / 1e6:.2f} MB appended: median "
+    print(f"refresh after {appended / 1e6:.2f} MB appended: median "
           f"{1000 * statistics.median(times):.0f} ms of {[round(1000 * x) for x in times]} "
           "(goal < 100 ms)")
 

@@ -16,23 +16,26 @@ _NL, _CR, _DOT, _ZERO = 10, 13, 46, 48
 #: Line kinds.
 OTHER, IGNORED, STATUSISH, LAST_ACCURACY, ITERATION = 0, 1, 2, 3, 4
 
-#: Lines that carry nothing (load time, per-head loss lines from stderr, bbox counts).
-IGNORED_PREFIXES = (b"Loaded: ", b"v3 (", b" total_bbox = ", b" Tensor Cores ", b"class_id = ")
+# Prefixes are at most 8 bytes: one 8-byte read tells them apart.
+#: Lines that carry nothing: load time, per-head losses and bbox counts (stderr), Tensor
+#: Core notes, per-class AP of a mAP calculation.
+IGNORED_PREFIXES = (b"Loaded: ", b"v3 (", b" total_b", b" Tensor ", b"class_id")
 #: Lines that carry darknet's status line (`5/500: loss=...`) and nothing else.
-STATUS_PREFIXES = (b"\x1b[H\x1b[J", b" (next mAP calcul")
+STATUS_PREFIXES = (b"\x1b[H\x1b[J", b" (next m")
 #: Repeated every iteration once mAP is known; also only status besides.
-LAST_ACCURACY_PREFIX = b" Last accuracy mA"
+LAST_ACCURACY_PREFIX = b" Last ac"
 
 # The literals between the fields of the canonical iteration line.
 _SEPARATORS = (b": ", b", ", b" avg loss, ", b" rate, ", b" seconds, ", b" images, ",
                b" hours left")
 _INT_FIELDS = (0, 5)  # iteration and images; the others are %f floats
-def line_bounds(a: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
+def line_bounds(a: np.ndarray, crs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (terminator position) of every line of a block whose last byte is a
-    terminator; `has_cr` says whether `\r` occurs (bytes.find is cheaper than a pass)."""
+    terminator. `crs`: positions of `\r` when known (usually few), else None."""
     ends = np.flatnonzero(a == _NL)
-    if has_cr:
+    if crs is None:
         crs = np.flatnonzero(a == _CR)
+    if len(crs):
         ends = np.insert(ends, np.searchsorted(ends, crs), crs)
     starts = np.empty_like(ends)
     if len(ends):
@@ -46,34 +49,40 @@ def u64_view(a: np.ndarray) -> np.ndarray:
     return np.ndarray(shape=(max(len(a) - 7, 0),), dtype="<u8", buffer=a, strides=(1,))
 
 
-def _prefix(keys: tuple[np.ndarray, np.ndarray], lit: bytes) -> np.ndarray:
-    lo, hi = keys
-    ok = np.ones(len(lo), dtype=bool)
-    for part, word in ((lit[:8], lo), (lit[8:16], hi)):
-        if part:
-            mask = np.uint64((1 << (8 * len(part))) - 1)
-            ok &= (word & mask) == np.uint64(int.from_bytes(part, "little"))
+_PREFIXES = (
+    [(lit, IGNORED) for lit in IGNORED_PREFIXES]
+    + [(lit, STATUSISH) for lit in STATUS_PREFIXES]
+    + [(LAST_ACCURACY_PREFIX, LAST_ACCURACY)]
+)
+
+
+def _matches(view: np.ndarray, starts: np.ndarray, lit: bytes) -> np.ndarray:
+    ok = np.ones(len(starts), dtype=bool)
+    for i in range(0, len(lit), 8):
+        part = lit[i : i + 8]
+        mask = np.uint64((1 << (8 * len(part))) - 1)
+        ok &= (view[starts + i] & mask) == np.uint64(int.from_bytes(part, "little"))
     return ok
 
 
 def classify(a: np.ndarray, view: np.ndarray, starts: np.ndarray,
              ends: np.ndarray) -> np.ndarray:
-    """Kind of each line by its first bytes; lines too close to the block's end for the
+    """Kind of each line by its first bytes; lines too close to the end of `a` for the
     16-byte reads stay OTHER (the per-line parser takes them)."""
     kinds = np.zeros(len(starts), dtype=np.int8)
-    safe = ends + 24 <= len(a)
-    idx = np.flatnonzero(safe)
+    idx = np.flatnonzero(ends + 24 <= len(a))
     s = starts[idx]
-    keys = (view[s], view[s + 8])
+    first = view[s]
+    head = (first & np.uint64(0xFFFFFFFF)).astype(np.uint32)  # first 4 bytes: cheap test
     k = np.zeros(len(idx), dtype=np.int8)
-    for lit in IGNORED_PREFIXES:
-        k[_prefix(keys, lit)] = IGNORED
-    for lit in STATUS_PREFIXES:
-        k[_prefix(keys, lit)] = STATUSISH
-    k[_prefix(keys, LAST_ACCURACY_PREFIX)] = LAST_ACCURACY
-    b0 = (keys[0] & np.uint64(0xFF)).astype(np.uint8)
-    b1 = ((keys[0] >> np.uint64(8)) & np.uint64(0xFF)).astype(np.uint8)
-    k[(b0 == 32) & ((b1 - _ZERO) < 10) & (ends[idx] - s > 60)] = ITERATION
+    for lit, kind in _PREFIXES:
+        hit = np.flatnonzero(head == np.uint32(int.from_bytes(lit[:4], "little")))
+        if len(lit) > 4 and len(hit):
+            hit = hit[_matches(view, s[hit], lit)]
+        k[hit] = kind
+    b0 = (head & np.uint32(0xFF)).astype(np.uint8)
+    b1 = ((head >> np.uint32(8)) & np.uint32(0xFF)).astype(np.uint8)
+    k[(b0 == 32) & ((b1 - np.uint8(_ZERO)) < 10) & (ends[idx] - s > 60)] = ITERATION
     kinds[idx] = k
     return kinds
 

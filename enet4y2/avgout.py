@@ -34,19 +34,23 @@ class AvgoutTable:
 
 
 def avgout_table(iterations: np.ndarray, losses: np.ndarray, column: int = 20,
-                 bars: int = 80) -> AvgoutTable:
-    """avgout's table for a series (iterations increasing, losses may hold nan)."""
+                 bars: int = 80,
+                 extremes: tuple[int, float, float] | bool | None = False) -> AvgoutTable:
+    """avgout's table for a series (iterations increasing, losses may hold nan).
+
+    `extremes` (index of the last lowest finite loss, lowest, highest; None when there is
+    no finite loss) may be passed when known, sparing a pass over a long series."""
     iterations = np.asarray(iterations)
     losses = np.asarray(losses, dtype=np.float64)
     n = len(losses)
     step = max(1, (n + 1) // max(column, 1))
     picked = np.arange(step - 1, n, step)
-    finite = np.isfinite(losses)
-    if not finite.any():
+    if extremes is False:
+        extremes = loss_extremes(losses)
+    if extremes is None:
         rows = [AvgoutRow(int(iterations[i]), float(losses[i]), 0) for i in picked]
         return AvgoutTable(rows, None, math.nan, math.nan, bars)
-    lowest = float(losses[finite].min())
-    min_index = int(np.flatnonzero(losses == lowest)[-1])  # the last one, as avgout does
+    min_index, lowest, highest = extremes
     floor = lowest if lowest > 0 else 1e-10
     shown = losses[picked]
     shown = shown[np.isfinite(shown)]
@@ -66,7 +70,17 @@ def avgout_table(iterations: np.ndarray, losses: np.ndarray, column: int = 20,
     rows = [AvgoutRow(int(iterations[i]), float(losses[i]), bar(float(losses[i])))
             for i in picked]
     minimum = AvgoutRow(int(iterations[min_index]), lowest, bar(floor))
-    return AvgoutTable(rows, minimum, float(losses[finite].max()), lowest, bars)
+    return AvgoutTable(rows, minimum, highest, lowest, bars)
+
+
+def loss_extremes(losses: np.ndarray) -> tuple[int, float, float] | None:
+    """(index of the last lowest finite value, lowest, highest), or None if none finite."""
+    finite = np.isfinite(losses)
+    if not finite.any():
+        return None
+    lowest = float(losses[finite].min())
+    # The last occurrence, as avgout reports it.
+    return int(np.flatnonzero(losses == lowest)[-1]), lowest, float(losses[finite].max())
 
 
 def bar_text(row: AvgoutRow, bars: int, char: str = "#") -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from enet4y2 import paths, source
 from enet4y2.errors import BuildError
+from enet4y2.fileio import atomic_write_json
 
 FLAG_NAMES = ("GPU", "CUDNN", "CUDNN_HALF", "OPENCV", "OPENMP", "AVX")
 
@@ -222,7 +223,7 @@ def build(requested: dict[str, str], *, dest: Path | None = None, darknet_src: s
     unchanged = old and old.get("flags") == record["flags"] and old.get("commit") == src.commit
     if unchanged and not compiled:
         record["built_at"] = old.get("built_at", record["built_at"])  # nothing was rebuilt
-    _write_json(record_path, record)
+    atomic_write_json(record_path, record, indent=2)
     return record
 
 
@@ -238,12 +239,6 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def parse_assignments(argv: list[str]) -> dict[str, str]:

@@ -16,23 +16,12 @@ from enet4y2.cfg import (
     warnings,
     write_cfg,
 )
-from enet4y2.errors import CfgError, DataError, MissingFileError
+from enet4y2.datafile import read_names
+from enet4y2.errors import CfgError
 from enet4y2.models import enet4y2_cfg
 from enet4y2.weights import atomic_write
 
 Progress = Callable[[Iterable[str], int], Iterable[str]]
-
-
-def read_names(path: str | Path) -> list[str]:
-    """Class names, one per non-empty line."""
-    p = Path(path)
-    try:
-        names = [line.strip() for line in p.read_text().splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise MissingFileError(f"{p}: no such names file — check --names") from None
-    if not names:
-        raise DataError(f"{p}: no class names — write one name per line")
-    return names
 
 
 def parse_anchor_list(text: str) -> list[float]:
@@ -51,6 +40,7 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
              width: int = 416, height: int = 416, heads: int = 4, anchors: str | None = None,
              anchors_from: str | None = None, num_anchors: int = 6, batch: int = 64,
              subdivisions: int = 8, max_batches: int | None = None,
+             learning_rate: float | None = None, burn_in: int | None = None,
              progress: Progress | None = None,
              on_stage: Callable[[str], None] | None = None) -> dict:
     """Build, validate and atomically write a cfg; returns a summary dict. `progress`
@@ -60,7 +50,7 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
     if anchors is not None and anchors_from is not None:
         raise CfgError("--anchors and --anchors-from both given — use one")
     if names is not None:
-        classes = len(read_names(names))
+        classes = len(read_names(names, "check --names"))
     extra: dict = {}
     anchor_values = parse_anchor_list(anchors) if anchors is not None else None
     if anchors_from is not None:
@@ -73,9 +63,11 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
         anchor_values = [v for pair in found.rounded() for v in pair]
         extra = {"boxes": len(boxes), "mean_iou": found.mean_iou,
                  "anchors": found.as_cfg_value()}
+    schedule = {k: v for k, v in (("learning_rate", learning_rate), ("burn_in", burn_in))
+                if v is not None}
     cfg = enet4y2_cfg(classes=classes or 80, width=width, height=height, heads=heads,
                       anchors=anchor_values, batch=batch, subdivisions=subdivisions,
-                      max_batches=max_batches)
+                      max_batches=max_batches, **schedule)
     validate(cfg)
     path = atomic_write(Path(output), write_cfg(cfg).encode())
     cfg.path = str(path)

@@ -1,22 +1,32 @@
-"""darknet's data files, as darknet reads them (pure): the `.data` file's `key = value`
-pairs, image list files, and the rule that maps an image path to its label file.
+"""darknet's data files, as darknet reads them: the `.data` file's `key = value` pairs,
+image list files, names files, and the rule that maps an image path to its label file.
 
-One implementation for everyone (anchors, pre-flight, train); nothing here touches disk.
+One implementation for everyone (anchors, pre-flight, train, eval, the binding). The
+parsers are pure; the `read_*` functions at the end are their thin file-reading wrappers.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from enet4y2.errors import DataError, MissingFileError
 
 #: Extensions `replace_image_to_label` swaps for `.txt` (src/utils.c), in its order.
 IMAGE_EXTENSIONS = (".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".bmp", ".BMP",
                     ".ppm", ".PPM", ".tiff", ".TIFF")
-#: Folder renames `replace_image_to_label` applies (first occurrence of each).
+#: Folder renames `replace_image_to_label` applies, in its order (first occurrence each).
 _LABEL_FOLDERS = (("/images/train2017/", "/labels/train2017/"),
                   ("/images/val2017/", "/labels/val2017/"),
                   ("/JPEGImages/", "/labels/"),
+                  ("\\images\\train2017\\", "\\labels\\train2017\\"),
+                  ("\\images\\val2017\\", "\\labels\\val2017\\"),
+                  ("\\images\\train2014\\", "\\labels\\train2014\\"),
+                  ("\\images\\val2014\\", "\\labels\\val2014\\"),
                   ("/images/train2014/", "/labels/train2014/"),
-                  ("/images/val2014/", "/labels/val2014/"))
+                  ("/images/val2014/", "/labels/val2014/"),
+                  ("\\JPEGImages\\", "\\labels\\"))
 
 
 @dataclass(frozen=True)
@@ -78,3 +88,34 @@ def parse_list(text: str) -> ListFile:
     paths = [line[:-1] if line.endswith("\r") else line for line in lines]
     blanks = [i for i, p in enumerate(paths, 1) if not p.strip()]
     return ListFile(paths, blanks)
+
+
+def parse_names(text: str) -> list[str]:
+    """Class names, one per non-empty line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _read(path: str | os.PathLike, what: str, hint: str) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(f"{what} {p} not found — {hint}")
+    return p.read_text(errors="replace")
+
+
+def read_data_file(path: str | os.PathLike, hint: str = "check --data") -> dict[str, str]:
+    return parse_data_file(_read(path, "data file", hint))
+
+
+def read_list(path: str | os.PathLike, hint: str = "check the list file") -> list[str]:
+    """The non-blank image paths of a list file, stripped; DataError when there are none."""
+    images = [p.strip() for _, p in parse_list(_read(path, "image list", hint)).images()]
+    if not images:
+        raise DataError(f"image list {path} is empty — list one image path per line")
+    return images
+
+
+def read_names(path: str | os.PathLike, hint: str = "check names= or --names") -> list[str]:
+    names = parse_names(_read(path, "names file", hint))
+    if not names:
+        raise DataError(f"names file {path} has no names — write one class name per line")
+    return names

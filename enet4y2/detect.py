@@ -1,48 +1,15 @@
-"""Detection over image files: decode ahead in threads, detect, format like darknet's
-`-ext_output`, draw boxes. Formatting and drawing are pure; I/O is in `iter_images`."""
+"""Detection output: text like darknet's `-ext_output`, JSON-lines records, annotated
+images. Formatting and drawing are pure; decoding lives in `enet4y2.images`."""
 
 from __future__ import annotations
 
 import os
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from enet4y2.darknet import Detections
-from enet4y2.errors import ImageError, MissingFileError
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file (BGR uint8); one-line errors for missing or undecodable files."""
-    import cv2
-
-    if not path.is_file():
-        raise MissingFileError(f"image not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ImageError(f"cannot decode {path} as an image")
-    return image
-
-
-def iter_images(paths: Iterable[Path], workers: int = 2,
-                ahead: int = 8) -> Iterator[tuple[Path, np.ndarray]]:
-    """Decode images in a thread pool, `ahead` at most in flight (OpenCV drops the GIL)."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque = deque()
-        it = iter(paths)
-        for path in it:
-            pending.append((path, pool.submit(read_image, path)))
-            if len(pending) >= ahead:
-                break
-        while pending:
-            path, future = pending.popleft()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append((nxt, pool.submit(read_image, nxt)))
-            yield path, future.result()
+from enet4y2.errors import ImageError
 
 
 def _name(dets: Detections, class_id: int) -> str:

@@ -17,6 +17,8 @@ from typing import Union
 
 import numpy as np
 
+from enet4y2 import _logscan as scan
+
 #: Lines longer than this are noise (darknet's lines are short): they are skipped whole,
 #: however the bytes were chunked, so memory stays bounded on a file with no newlines.
 MAX_LINE = 64 * 1024
@@ -185,12 +187,12 @@ class LogParser:
             self._line(self._tail + head, out)
         self.offset += len(self._tail) + first.end()
         self._tail = b""
-        body = data[first.end() : end + 1]
-        if len(body) >= self.bulk_min:
-            self._block_bulk(body, out)
+        lo, hi = first.end(), end + 1
+        if hi - lo >= self.bulk_min:
+            self._block_bulk(data, lo, hi, out)  # in place: no copy of a big block
         else:
-            self._block(body, out)
-        self.offset += len(body)
+            self._block(data[lo:hi], out)
+        self.offset += hi - lo
         self._hold(rest)
         return out
 
@@ -210,17 +212,18 @@ class LogParser:
             if line and len(line) <= MAX_LINE:
                 self._line(line, out)
 
-    def _block_bulk(self, block: bytes, out: list) -> None:
-        """Complete lines, canonical iteration lines parsed at once with numpy; every other
-        line that can carry an event goes through `_line`, in order."""
-        from enet4y2 import _logscan as scan
-
-        a = np.frombuffer(block, dtype=np.uint8)
-        starts, ends = scan.line_bounds(a, b"\r" in block)
-        view = scan.u64_view(a)
-        kinds = scan.classify(a, view, starts, ends)
+    def _block_bulk(self, data: bytes, lo: int, hi: int, out: list) -> None:
+        """Complete lines `data[lo:hi]`: canonical iteration lines parsed at once with
+        numpy; every other line that can carry an event goes through `_line`, in order."""
+        a = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
+        starts, ends = scan.line_bounds(a, _positions(data, b"\r", lo, hi))
+        starts += lo  # positions in `data` from here on
+        ends += lo
+        whole = np.frombuffer(data, dtype=np.uint8)
+        view = scan.u64_view(whole)
+        kinds = scan.classify(whole, view, starts, ends)
         it_lines = np.flatnonzero(kinds == scan.ITERATION)
-        rows, ok = scan.parse_iterations(a, starts[it_lines], ends[it_lines])
+        rows, ok = scan.parse_iterations(whole, starts[it_lines], ends[it_lines])
         canon, rows = it_lines[ok], rows[ok]
         kinds[it_lines[~ok]] = scan.OTHER
         lengths = ends - starts
@@ -237,7 +240,7 @@ class LogParser:
                 self._rows(rows[done:upto], out)
                 done = upto
             before = self._saw_map_calc
-            self._line(block[starts[li] : ends[li]], out)
+            self._line(data[starts[li] : ends[li]], out)
             if self._saw_map_calc and not before:  # "Last accuracy" lines carry nothing now
                 rest = slow[k + 1 :]
                 slow = np.concatenate([slow[: k + 1], rest[kinds[rest] != scan.LAST_ACCURACY]])
@@ -245,11 +248,10 @@ class LogParser:
         if done < len(rows):
             self._rows(rows[done:], out)
         # The status line: only the block's last one matters (max_batches is a value).
-        hi = len(block)
-        while (pos := block.rfind(b": loss=", 0, hi)) >= 0:
+        while (pos := data.rfind(b": loss=", lo, hi)) >= 0:
             li = int(np.searchsorted(starts, pos, side="right")) - 1
             if kinds[li] != scan.IGNORED and kinds[li] != scan.ITERATION:
-                value = line_status(block[starts[li] : ends[li]])
+                value = line_status(data[starts[li] : ends[li]])
                 if value is not None:
                     self.max_batches = value
                     break
@@ -334,9 +336,20 @@ class LogParser:
         out.append(MapReport(self._last_iteration, value, self._best))
 
 
-def _line_kind(line: bytes) -> str:
-    from enet4y2 import _logscan as scan
+def _positions(data: bytes, needle: bytes, lo: int, hi: int) -> np.ndarray | None:
+    """Offsets (from `lo`) of a byte that is usually rare, found without a numpy pass;
+    None when it is frequent (the caller scans with numpy then)."""
+    found: list[int] = []
+    pos = data.find(needle, lo, hi)
+    while pos >= 0:
+        if len(found) == 4096:
+            return None
+        found.append(pos - lo)
+        pos = data.find(needle, pos + 1, hi)
+    return np.array(found, dtype=np.int64)
 
+
+def _line_kind(line: bytes) -> str:
     if line.startswith(scan.IGNORED_PREFIXES):
         return "ignored"
     if line.startswith(scan.STATUS_PREFIXES):

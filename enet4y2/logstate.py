@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from enet4y2.errors import MissingFileError
+from enet4y2.errors import Enet4y2Error, MissingFileError
 from enet4y2.log import ITERATION_COLUMNS, Complaint, Event, Iteration, LogParser, MapReport
 
 #: Column order of `LogState.columns()`.
@@ -81,6 +81,9 @@ class LogState:
         self.recent_complaints: list[Complaint] = []  # the last few, for display
         self.nan_count = 0  # iterations whose avg loss was nan/inf
         self.max_batches: int | None = None  # from darknet's status line, when seen
+        self._series = _Table(len(COLUMNS))
+        self._series_mark = (0, 0)  # (table rows, segments) the series was built from
+        self._extremes: tuple[int, int, tuple[int, float, float] | None] = (0, 0, None)
 
     # --- accumulation -------------------------------------------------------------------
     def update(self, events: list[Event]) -> None:
@@ -146,30 +149,47 @@ class LogState:
 
     def series(self) -> np.ndarray:
         """The run as it stands: each segment cut where a later (resumed) one took over,
-        so iterations strictly increase. Same columns as `columns()`."""
+        so iterations strictly increase. Same columns as `columns()`. Kept up to date
+        incrementally: only the last segment grows, so appending costs what was added."""
         table = self.columns()
         if len(self._segments) <= 1:
             return table  # one run: the table as it is (a view, no copy)
-        keep = np.zeros(len(table), dtype=bool)
-        cutoff = math.inf
-        end = len(table)
-        for first, _last, rows in reversed(self._segments):
-            start = end - rows
-            keep[start:end] = table[start:end, 0] < cutoff
-            cutoff = min(cutoff, first)
-            end = start
-        return table[keep]
+        done_rows, done_segments = self._series_mark
+        if done_segments == len(self._segments):
+            self._series.extend(table[done_rows:])
+        else:
+            self._series = _Table(table.shape[1])
+            self._series.extend(table[_effective(table, self._segments)])
+        self._series_mark = (len(table), len(self._segments))
+        return self._series.array()
+
+    def avg_extremes(self) -> tuple[int, float, float] | None:
+        """(index in `series()` of the lowest finite avg loss, its last occurrence; the
+        lowest; the highest), or None when no avg loss is finite. Incremental too."""
+        series = self.series()
+        mark_rows, mark_segments, found = self._extremes
+        start = mark_rows if mark_segments == len(self._segments) else 0
+        if start == 0:
+            found = None
+        avg = series[start:, 2]
+        finite = np.flatnonzero(np.isfinite(avg))
+        if len(finite):
+            values = avg[finite]
+            low, high = float(values.min()), float(values.max())
+            at = start + int(finite[np.flatnonzero(values == low)[-1]])
+            if found is None:
+                found = (at, low, high)
+            else:
+                keep = found if found[1] < low else (at, low)
+                found = (keep[0], keep[1], max(found[2], high))
+        self._extremes = (len(series), len(self._segments), found)
+        return found
 
     @property
     def min_avg(self) -> Iteration | None:
-        """The iteration with the lowest finite avg loss in `series()`."""
-        series = self.series()
-        avg = series[:, 2]
-        finite = np.isfinite(avg)
-        if not finite.any():
-            return None
-        idx = int(np.flatnonzero(finite)[np.argmin(avg[finite])])
-        return _row_to_iteration(series[idx])
+        """The iteration with the lowest finite avg loss in `series()` (the last one)."""
+        extremes = self.avg_extremes()
+        return None if extremes is None else _row_to_iteration(self.series()[extremes[0]])
 
     @property
     def best_map(self) -> MapReport | None:
@@ -226,6 +246,19 @@ class LogState:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def _effective(table: np.ndarray, segments: list[list[int]]) -> np.ndarray:
+    """Mask of the rows that make the run as it stands (see `LogState.series`)."""
+    keep = np.zeros(len(table), dtype=bool)
+    cutoff = math.inf
+    end = len(table)
+    for first, _last, rows in reversed(segments):
+        start = end - rows
+        keep[start:end] = table[start:end, 0] < cutoff
+        cutoff = min(cutoff, first)
+        end = start
+    return keep
 
 
 def _row_to_iteration(row: np.ndarray) -> Iteration:
@@ -305,6 +338,14 @@ class LogFollower:
         except FileNotFoundError:
             raise MissingFileError(
                 f"log file {self.path} not found: give the path darknet's output goes to"
+            ) from None
+        except IsADirectoryError:
+            raise MissingFileError(
+                f"{self.path} is a directory: give the log file darknet's output goes to"
+            ) from None
+        except OSError as exc:
+            raise Enet4y2Error(
+                f"cannot read {self.path}: {exc.strerror}: check the path and its permissions"
             ) from None
         self.state.max_batches = self._parser.max_batches
         return events

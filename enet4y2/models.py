@@ -243,20 +243,16 @@ def generated_files() -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Write the generated files under a repository root (default: this checkout)."""
-    import os
     import sys
     from pathlib import Path
 
+    from enet4y2.fileio import atomic_write
     from enet4y2.paths import REPO_ROOT
 
     args = list(sys.argv[1:] if argv is None else argv)
     root = Path(args[0]) if args else REPO_ROOT
     for rel, text in generated_files().items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
+        target = atomic_write(root / rel, text)
         print(target)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from enet4y2.fileio import atomic_write
+
 NAMES = ("square", "disc")
 
 
@@ -71,12 +73,6 @@ def label_lines(boxes: list[Box], width: int, height: int) -> str:
         f"{b.w / width:.6f} {b.h / height:.6f}\n" for b in boxes)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def make_dataset(root: str | os.PathLike, *, train: int = 64, valid: int = 16,
                  width: int = 160, height: int = 128, seed: int = 0) -> Dataset:
     """Write the dataset under `root` (images, labels, train.txt, valid.txt, .data)."""
@@ -95,15 +91,15 @@ def make_dataset(root: str | os.PathLike, *, train: int = 64, valid: int = 16,
             image, boxes = draw_scene(rng, width, height)
             img_path = root / split / f"{name}.jpg"
             cv2.imwrite(str(img_path), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            _write_atomic(img_path.with_suffix(".txt"), label_lines(boxes, width, height))
+            atomic_write(img_path.with_suffix(".txt"), label_lines(boxes, width, height))
             paths.append(str(img_path))
         lists[split] = root / f"{split}.txt"
-        _write_atomic(lists[split], "\n".join(paths) + "\n")
+        atomic_write(lists[split], "\n".join(paths) + "\n")
     names = root / "synth.names"
-    _write_atomic(names, "\n".join(NAMES) + "\n")
+    atomic_write(names, "\n".join(NAMES) + "\n")
     (root / "backup").mkdir(exist_ok=True)
     data = root / "synth.data"
-    _write_atomic(data, f"classes = {len(NAMES)}\ntrain = {lists['train']}\n"
+    atomic_write(data, f"classes = {len(NAMES)}\ntrain = {lists['train']}\n"
                         f"valid = {lists['valid']}\nnames = {names}\n"
                         f"backup = {root / 'backup'}\n")
     return Dataset(root, data, names, lists["train"], lists["valid"], len(NAMES))

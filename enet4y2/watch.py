@@ -65,7 +65,9 @@ def frame_width(options: ViewOptions) -> int:
 
 def build_table(state: LogState, options: ViewOptions) -> AvgoutTable:
     series = view_series(state, options.stop_iter)
-    return avgout_table(series[:, 0], series[:, 2], options.column, options.bars)
+    # Without --stop-iter the state's incremental extremes spare a pass over the series.
+    extremes = state.avg_extremes() if options.stop_iter is None else False
+    return avgout_table(series[:, 0], series[:, 2], options.column, options.bars, extremes)
 
 
 def build_view(state: LogState, header: Header, options: ViewOptions) -> Group:
@@ -210,7 +212,8 @@ class Watcher:
 
     def export(self, plot: str | None = None, csv: str | None = None,
                plot_size: tuple[int, int] = (1000, 600)) -> None:
-        from enet4y2.watch_export import chart_png, csv_text, write_atomic
+        from enet4y2.fileio import atomic_write as write_atomic
+        from enet4y2.watch_export import chart_png, csv_text
 
         series = view_series(self.state, self.options.stop_iter)
         if plot:

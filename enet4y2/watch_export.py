@@ -1,13 +1,10 @@
 """Exports of a parsed log: the loss/mAP chart as PNG (drawn with OpenCV, like darknet's
 chart.png but for any build) and the per-iteration CSV. Drawing and formatting are pure
-(arrays/bytes out); `write_atomic` is the only I/O."""
+(arrays/bytes out); files are written by `enet4y2.fileio`."""
 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -95,14 +92,3 @@ def _label(img: np.ndarray, text: str, at: tuple[int, int], color=_INK) -> None:
     cv2.putText(img, text, at, cv2.FONT_HERSHEY_SIMPLEX, 0.4, color, 1, cv2.LINE_AA)
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, then rename: never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

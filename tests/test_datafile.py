@@ -30,3 +30,33 @@ def test_replace_data_value_keeps_other_lines():
     assert "# comment" in new
     assert parse_data_file(replace_data_value("classes=1\n", "valid", "v.txt"))["valid"] == \
         "v.txt"
+
+
+def test_parse_data_file_as_darknet_strips_spaces_and_crlf():
+    text = ("classes= 80\n# comment\ntrain  = /c/trainvalno5k.txt\nvalid=/c/5k.txt\r\n\n"
+            "names = data/coco.names\neval=coco\n")
+    assert parse_data_file(text) == {"classes": "80", "train": "/c/trainvalno5k.txt",
+                                     "valid": "/c/5k.txt", "names": "data/coco.names",
+                                     "eval": "coco"}
+
+
+def test_windows_folder_names_map_to_labels_too():
+    assert (label_path("C:\\d\\images\\val2014\\COCO_val2014_000000000042.jpg")
+            == "C:\\d\\labels\\val2014\\COCO_val2014_000000000042.txt")
+
+
+def test_readers(tmp_path):
+    import pytest
+
+    from enet4y2.datafile import read_list, read_names
+    from enet4y2.errors import DataError, MissingFileError
+
+    (tmp_path / "l.txt").write_text("/a/1.jpg\r\n\n  /a/2.jpg  \n")
+    assert read_list(tmp_path / "l.txt") == ["/a/1.jpg", "/a/2.jpg"]
+    (tmp_path / "n.names").write_text("cat\n\ntraffic light\n")
+    assert read_names(tmp_path / "n.names") == ["cat", "traffic light"]
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(DataError, match="empty"):
+        read_list(tmp_path / "empty.txt")
+    with pytest.raises(MissingFileError, match="check --data"):
+        read_list(tmp_path / "none.txt", "check --data")

@@ -276,3 +276,42 @@ def test_state_from_table_equals_state_from_events():
     assert a.to_dict() == b.to_dict()
     assert len(a.segments) == 3
     assert repr(a.columns().tolist()) == repr(b.columns().tolist())
+
+
+def test_stderr_line_inserted_mid_line_keeps_the_iteration():
+    # With `2>&1` and several GPUs, stderr's per-head lines can land inside a stdout line
+    # where stdout's buffer was flushed: the iteration and its avg loss survive.
+    line = iteration_line(123, "4.500000", "4.600000")
+    cut = line.index("avg lo") + 6
+    region = "v3 (iou loss, Normalizer: (iou: 0.07) Region 150 Avg (IOU: 0.5), count: 3 \n"
+    text = line[:cut] + region + line[cut:] + iteration_line(124, "4.4", "4.5")
+    its = iterations(parse(text.encode()))
+    assert [(i.iteration, i.avg_loss) for i in its] == [(123, 4.6), (124, 4.5)]
+    assert math.isnan(its[0].rate)
+
+
+def test_incremental_series_and_extremes_equal_fresh_ones():
+    from enet4y2.avgout import loss_extremes
+
+    data = (_noisy_log() + training_log(3, 8, map_every=0).encode()
+            + iteration_line(9, "0.100000", "0.100000").encode()
+            + training_log(10, 15, map_every=0).encode())
+    step, fresh = LogState(), LogState()
+    p = LogParser()
+    for i in range(0, len(data), 700):
+        step.update(p.feed(data[i : i + 700]))
+        step.series()
+        step.avg_extremes()  # computed between updates, so later calls are incremental
+    step.update(p.flush())
+    fresh.update(parse(data))
+    assert repr(step.series().tolist()) == repr(fresh.series().tolist())
+    assert step.avg_extremes() == fresh.avg_extremes() == loss_extremes(fresh.series()[:, 2])
+    assert step.min_avg.iteration == 9 and step.min_avg.avg_loss == 0.1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000))
+def test_bulk_path_on_random_bytes(data):
+    bulk, lines, pb, pl = _both_paths(data)
+    assert _same(bulk, lines)
+    assert pb.max_batches == pl.max_batches

@@ -68,3 +68,8 @@ def test_rewritten_in_place_with_other_content_is_reread(tmp_path):
 def test_missing_file_is_a_one_line_error(tmp_path):
     with pytest.raises(MissingFileError, match="not found"):
         LogFollower(tmp_path / "nope.log").poll()
+
+
+def test_directory_is_a_one_line_error(tmp_path):
+    with pytest.raises(MissingFileError, match="is a directory"):
+        LogFollower(tmp_path).poll()

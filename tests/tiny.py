@@ -2,7 +2,7 @@
 
 The synthetic dataset and a 64x64 enet4y2 (2 heads) from the cfg builder; trained by the
 darknet executable for a short schedule. Cached under build/test-cache keyed by everything
-that affects the result, so only the first run pays for the training (~1-2 min on 2 cores).
+that affects the result, so only the first run pays for the training (~3 min on 2 cores).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class TinyDetector:
     log: Path
 
 
-def tiny_cfg(max_batches: int = 120, **overrides) -> cfgmod.Cfg:
+def tiny_cfg(max_batches: int = 300, **overrides) -> cfgmod.Cfg:
     """The small cfg: enet4y2 with 2 heads at 64x64, 2 classes, a gentle schedule."""
     args = dict(classes=len(synthetic.NAMES), width=64, height=64, heads=2, batch=8,
                 subdivisions=1, max_batches=max_batches, learning_rate=0.0005, burn_in=30,

@@ -9,7 +9,8 @@ from rich.markup import escape
 
 from enet4y2.cli.terminal import terminal
 
-_GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "output")
+_GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "learning_rate",
+             "burn_in", "output")
 
 
 @click.group("cfg", invoke_without_command=True, no_args_is_help=True)
@@ -29,11 +30,16 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "outp
 @click.option("--subdivisions", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--max-batches", type=click.IntRange(min=1),
               help="Default: max(2000*classes, 6000); steps at 80% and 90%.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+              help="[net] learning_rate (default 0.001).")
+@click.option("--burn-in", type=click.IntRange(min=0),
+              help="[net] burn_in: iterations of learning-rate warm-up (default 1000).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.pass_context
 def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, anchors_from,
-        num_anchors, batch, subdivisions, max_batches, output, as_json) -> None:
+        num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
+        as_json) -> None:
     """Write a B0-4Y detector cfg, or inspect one (`show`, `check`).
 
     \b
@@ -66,7 +72,8 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
             output=output, classes=classes, names=names, width=width, height=height,
             heads=heads, anchors=anchors, anchors_from=anchors_from,
             num_anchors=num_anchors, batch=batch, subdivisions=subdivisions,
-            max_batches=max_batches, progress=progress,
+            max_batches=max_batches, learning_rate=learning_rate, burn_in=burn_in,
+            progress=progress,
             on_stage=lambda text: bar.add_task(text, total=None),
         )
     if as_json:

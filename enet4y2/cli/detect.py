@@ -39,6 +39,7 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
     import time
 
     from enet4y2 import detect as det
+    from enet4y2 import images as imgs
     from enet4y2.darknet import Network
 
     for path in images:  # fail before loading the network
@@ -52,18 +53,16 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
         if progress:
             progress.start()
         try:
-            for path, image in det.iter_images(images):
+            for path, image in imgs.prefetch(images):
                 t0 = time.perf_counter()
                 dets = net.detect(image, thresh=thresh, nms=nms, letterbox=letterbox)
                 ms = (time.perf_counter() - t0) * 1000
                 if as_json:
-                    terminal.out.print(json.dumps(det.to_record(path, image, dets, ms)),
-                                       soft_wrap=True, markup=False)
+                    terminal.write(json.dumps(det.to_record(path, image, dets, ms)))
                 else:
-                    terminal.out.print(f"{path}: Predicted in {ms:.3f} milli-seconds.",
-                                       soft_wrap=True, markup=False)
+                    terminal.write(f"{path}: Predicted in {ms:.3f} milli-seconds.")
                     if len(dets):
-                        terminal.out.print(det.ext_output(dets), soft_wrap=True, markup=False)
+                        terminal.write(det.ext_output(dets))
                 if save_dir:
                     det.save_image(save_dir / path.name, det.draw(image, dets))
                 if progress:

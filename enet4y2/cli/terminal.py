@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,11 +29,17 @@ class Terminal:
 
     def abort(self, message: str, code: int = 1) -> NoReturn:
         """A user error: one line on stderr, exit `code`, no traceback."""
-        self.err.print(f"[bold red]error:[/] {_one_line(message)}", soft_wrap=True)
+        # escape: messages carry paths and hints like `pip install 'enet4y2[fast]'`
+        self.err.print(f"[bold red]error:[/] {escape(_one_line(message))}", soft_wrap=True)
         raise click.exceptions.Exit(code)
 
+    def write(self, text: str) -> None:
+        """Plain text to stdout exactly as given (no markup, tabs kept): darknet-format
+        lines and JSON lines that other tools parse."""
+        self.out.file.write(text if text.endswith("\n") else text + "\n")
+
     def warn(self, message: str) -> None:
-        self.err.print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
+        self.err.print(f"[bold yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
     def info(self, message: str) -> None:
         self.err.print(message, soft_wrap=True)

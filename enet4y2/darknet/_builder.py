@@ -42,12 +42,17 @@ int enet4y2_copy_detections(detection *dets, int n, int classes, float thresh, f
                             int capacity);
 void enet4y2_free_network(network *net);
 void enet4y2_flush(void);
+unsigned int enet4y2_fp_fast(void);
+void enet4y2_fp_restore(unsigned int saved);
 """
 
 # Our own helper (not darknet's): one pass over darknet's detections into a flat float
 # array, one row per (box, class) above thresh — the rule darknet's -ext_output prints by.
 HELPER_C = r"""
 #include "darknet.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 static int enet4y2_copy_detections(detection *dets, int n, int classes, float thresh,
                                    float *out, int capacity)
@@ -76,6 +81,23 @@ static void enet4y2_free_network(network *net)
     free_network_ptr(net);
     free(net);
 }
+
+/* libdarknet is built with -Ofast: loading it sets flush-to-zero / denormals-are-zero
+   for the calling thread, which would change float results of all other code in the
+   process. The loader restores IEEE mode; darknet's calls run in its own fast mode. */
+#if defined(__x86_64__) || defined(__i386__)
+#define ENET4Y2_FTZ_DAZ 0x8040u
+static unsigned int enet4y2_fp_fast(void)
+{
+    unsigned int saved = _mm_getcsr();
+    _mm_setcsr(saved | ENET4Y2_FTZ_DAZ);
+    return saved;
+}
+static void enet4y2_fp_restore(unsigned int saved) { _mm_setcsr(saved); }
+#else
+static unsigned int enet4y2_fp_fast(void) { return 0; }
+static void enet4y2_fp_restore(unsigned int saved) { (void)saved; }
+#endif
 
 /* C stdio buffers must be flushed before a captured file descriptor is restored. */
 static void enet4y2_flush(void)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-from functools import cache
 from pathlib import Path
 
 from enet4y2 import paths
@@ -27,10 +26,16 @@ def extension_path() -> Path | None:
     return None
 
 
-@cache
+_loaded: dict[Path, tuple] = {}
+_FTZ_DAZ = 0x8040  # MXCSR bits: flush-to-zero, denormals-are-zero
+
+
 def load():
-    """(ffi, lib) of the binding; NotBuiltError naming `make darknet` when absent."""
+    """(ffi, lib) of the binding for the darknet in use; NotBuiltError naming
+    `make darknet` when absent. Loaded once per build location."""
     path = extension_path()
+    if path in _loaded:
+        return _loaded[path]
     if path is None:
         raise NotBuiltError(f"the darknet binding is not built in {paths.darknet_dir()}: "
                             f"run `make darknet`")
@@ -41,4 +46,9 @@ def load():
     except ImportError as exc:
         raise NotBuiltError(f"the darknet binding at {path} cannot be loaded ({exc}): "
                             f"run `make darknet` again") from None
-    return module.ffi, module.lib
+    # Loading libdarknet (-Ofast) set flush-to-zero/denormals-are-zero on this thread;
+    # give the process its IEEE behaviour back (darknet's calls switch it on themselves).
+    lib = module.lib
+    lib.enet4y2_fp_restore(lib.enet4y2_fp_fast() & ~_FTZ_DAZ)
+    _loaded[path] = module.ffi, lib
+    return _loaded[path]

@@ -58,14 +58,13 @@ class Detections:
         return [d._asdict() for d in self]
 
 
-def read_names(names: str | os.PathLike | Sequence[str] | None) -> tuple[str, ...] | None:
+def _names(names: str | os.PathLike | Sequence[str] | None) -> tuple[str, ...] | None:
     if names is None:
         return None
     if isinstance(names, (str, os.PathLike)):
-        path = Path(names)
-        if not path.is_file():
-            raise MissingFileError(f"names file not found: {path}")
-        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        from enet4y2.datafile import read_names
+
+        return tuple(read_names(names))
     return tuple(names)
 
 
@@ -89,6 +88,17 @@ def precheck(cfg_path: Path, weights_path: Path | None):
             raise WeightsError(f"{weights_path} has {match.actual_size} bytes but {cfg_path} "
                                f"needs {match.expected_size}: {hint}")
     return cfg
+
+
+@contextmanager
+def _darknet_fp(lib):
+    """Darknet's own float mode (flush denormals, as its -Ofast executable runs) for the
+    duration of its calls; the caller's mode is restored after."""
+    saved = lib.enet4y2_fp_fast()
+    try:
+        yield
+    finally:
+        lib.enet4y2_fp_restore(saved)
 
 
 @contextmanager
@@ -131,12 +141,12 @@ class Network:
         self.cfg_path = Path(cfg)
         self.weights_path = Path(weights) if weights is not None else None
         self._cfg = precheck(self.cfg_path, self.weights_path)
-        self.names = read_names(names)
+        self.names = _names(names)
         self._ffi, self._lib = ffi, lib = load()
         log: list[str] = []
         weights_arg = (str(self.weights_path).encode() if self.weights_path is not None
                        else ffi.NULL)
-        with _captured_output(lib, log, quiet=not verbose):
+        with _captured_output(lib, log, quiet=not verbose), _darknet_fp(lib):
             raw = lib.load_network_custom(str(self.cfg_path).encode(), weights_arg, 0, batch)
         self.load_log = "".join(log)
         self._verbose = verbose
@@ -184,8 +194,10 @@ class Network:
     # -- inference ---------------------------------------------------------------------
     def predict_raw(self) -> None:
         """The bare forward pass over the prepared input buffer (benchmarks' limit)."""
-        with _captured_output(self._lib, [], quiet=self._first_forward and not self._verbose):
-            self._lib.network_predict_ptr(self._handle(), self._input_ptr)
+        lib = self._lib
+        with _captured_output(lib, [], quiet=self._first_forward and not self._verbose), \
+                _darknet_fp(lib):
+            lib.network_predict_ptr(self._handle(), self._input_ptr)
         self._first_forward = False
 
     @property
@@ -214,16 +226,17 @@ class Network:
                 raise ImageError(f"image {i}: {exc}") from None
         net, lib, ffi = self._handle(), self._lib, self._ffi
         n = len(images)
-        with _captured_output(lib, [], quiet=self._first_forward and not self._verbose):
-            # darknet prints its CPU features ("Used AVX") on the first forward pass
-            pairs = lib.network_predict_batch(net, self._image[0], n, self.width, self.height,
-                                              thresh, hier, ffi.NULL, 1, 0)
-        self._first_forward = False
-        try:
-            return [self._collect(pairs[i].dets, pairs[i].num, image, thresh, nms, letterbox)
-                    for i, image in enumerate(images)]
-        finally:
-            lib.free_batch_detections(pairs, n)
+        with _darknet_fp(lib):
+            with _captured_output(lib, [], quiet=self._first_forward and not self._verbose):
+                # darknet prints its CPU features ("Used AVX") on the first forward pass
+                pairs = lib.network_predict_batch(net, self._image[0], n, self.width,
+                                                  self.height, thresh, hier, ffi.NULL, 1, 0)
+            self._first_forward = False
+            try:
+                return [self._collect(pairs[i].dets, pairs[i].num, image, thresh, nms,
+                                      letterbox) for i, image in enumerate(images)]
+            finally:
+                lib.free_batch_detections(pairs, n)
 
     def _collect(self, dets, num: int, image: np.ndarray, thresh: float, nms: float,
                  letterbox: bool) -> Detections:

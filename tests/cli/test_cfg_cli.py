@@ -94,7 +94,7 @@ def test_generate_user_errors(tmp_path):
         (["cfg", "--classes", "2", "--names", "x.names", "-o", out], "use one"),
         (["cfg", "--width", "400", "-o", out], "multiples of 32"),
         (["cfg", "--anchors", "1,2,3", "-o", out], "w,h pairs"),
-        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "no such names file"),
+        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "not found — check --names"),
         (["cfg", "--classes", "3"], "give -o OUT.cfg"),
         (["cfg", "--classes", "3", "check", out], "is for generating a cfg"),
         (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out], "no such data"),
@@ -147,3 +147,18 @@ def test_check_syntax_error_and_missing_file(tmp_path):
     assert f"{bad}:2: cannot parse" in result.stdout
     result = run("cfg", "show", str(tmp_path / "none.cfg"), ok=False)
     assert result.exit_code == 1 and "no such cfg file" in result.stderr
+
+
+def test_learning_rate_and_burn_in(tmp_path):
+    from click.testing import CliRunner
+
+    from enet4y2.cfg import load_cfg
+    from enet4y2.cli import main
+
+    out = tmp_path / "lr.cfg"
+    result = CliRunner().invoke(main, ["cfg", "--classes", "2", "--learning-rate", "0.0005",
+                                       "--burn-in", "30", "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    net = load_cfg(out).net.options
+    assert float(net["learning_rate"]) == 0.0005 and net["burn_in"] == "30"

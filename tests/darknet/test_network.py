@@ -156,7 +156,7 @@ def test_cfg_with_syntax_error(tmp_path, tiny_detector):
     bad = tmp_path / "bad.cfg"
     bad.write_text(tiny_detector.cfg.read_text().replace("[convolutional]", "[convolutional",
                                                          1))
-    with pytest.raises(CfgError, match="bad.cfg:"):
+    with pytest.raises(CfgError, match=r"bad\.cfg:"):
         Network(bad)
 
 
@@ -183,3 +183,10 @@ def test_bad_arrays(net, array):
     with pytest.raises(ImageError):
         net.detect(array)
     assert len(net.detect(np.full((30, 30, 3), 128, np.uint8), thresh=0.9)) >= 0
+
+
+def test_loading_darknet_keeps_ieee_floats_in_python(net, png_images):
+    # libdarknet is built -Ofast, which flushes denormals; the rest of the process must not.
+    net.detect(cv2.imread(str(png_images[0])))
+    tiny = np.nextafter(np.float64(0), np.float64(1))  # the smallest subnormal
+    assert tiny > 0 and tiny / 2 == 0 and np.float32(1e-40) * np.float32(1) > 0

@@ -1,0 +1,84 @@
+"""`enet4y2 eval`: darknet's mAP run, COCO evaluation with pycocotools, the seed's table."""
+
+from __future__ import annotations
+
+import click
+
+# Kept here (not imported) so `--help` does not load numpy; tests check they match
+# enet4y2.evaluate.cocoeval.BACKENDS and enet4y2.evaluate.table.EVEN_WITHIN.
+BACKENDS = ("pycocotools", "faster-coco-eval")
+EVEN_WITHIN = 0.005
+_FILE = click.Path(dir_okay=False)
+
+
+def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{value!r} is not NAME=STATS.json", param_hint="--compare")
+        pairs.append((name, path))
+    return pairs
+
+
+@click.command("eval")
+@click.option("--weights", type=_FILE, help="Detector weights to evaluate.")
+@click.option("--cfg", type=_FILE, default="cfg/enet4y2-coco.cfg", show_default=True,
+              help="Detector cfg.")
+@click.option("--data", type=_FILE, help="darknet .data file (valid=, names=, classes=).")
+@click.option("--list", "list_path", type=_FILE,
+              help="Image list to evaluate (default: valid= of --data).")
+@click.option("--gt", type=_FILE,
+              help="COCO instances JSON (default: built from the list's YOLO label files).")
+@click.option("--results", type=_FILE,
+              help="Score this COCO results file instead of running a model (needs --gt).")
+@click.option("--pycoco", is_flag=True, help="COCO evaluation with pycocotools.")
+@click.option("--darknet-map", is_flag=True,
+              help="darknet's own mAP run (the default without --pycoco).")
+@click.option("--thresh", type=float, default=0.005, show_default=True,
+              help="Detection threshold for the COCO results.")
+@click.option("--letterbox", is_flag=True,
+              help="Letterbox images (also on when the cfg sets letter_box=1).")
+@click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
+              help="Images per network call.")
+@click.option("--json-out", type=_FILE, default="results/coco_results.json",
+              show_default=True, help="Where the COCO results are written ('' to skip).")
+@click.option("--stats-out", type=_FILE, default="results/coco_stats.json",
+              show_default=True,
+              help="Where the 12 COCO stats are written, a --compare file ('' to skip).")
+@click.option("--map-out", type=_FILE, default="results/darknet_map.json", show_default=True,
+              help="Where darknet's mAP result is written ('' to skip).")
+@click.option("--compare", multiple=True, metavar="NAME=STATS.json",
+              help="A reference model's stats for the table (repeatable; first = criterion).")
+@click.option("--name", help="This model's name in the table (default: the weights' stem).")
+@click.option("--only-detected-images", is_flag=True,
+              help="Score only images with detections (the seed's method; inflates AP).")
+@click.option("--backend", type=click.Choice(BACKENDS), default="pycocotools",
+              show_default=True, help="COCOeval implementation (faster-coco-eval: extra 'fast').")
+@click.option("--iou-thresh", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="darknet mAP: IoU threshold.")
+@click.option("--points", type=click.IntRange(0), default=0, show_default=True,
+              help="darknet mAP: recall points (101 COCO, 11 VOC2007, 0 area under curve).")
+@click.option("--even-within", type=float, default=EVEN_WITHIN, show_default=True,
+              help="Judgement: 'even' when values differ by less than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+def eval_command(**options) -> None:
+    """Evaluate a detector: darknet's mAP, or COCO AP with pycocotools.
+
+    \b
+    Examples:
+      enet4y2 eval --data coco.data --weights backup/enet4y2-coco_final.weights
+      enet4y2 eval --data coco.data --weights W --pycoco --gt instances_val2014.json \\
+          --compare enet-coco=enet-coco-stats.json
+      enet4y2 eval --data my.data --cfg my.cfg --weights W --pycoco --darknet-map
+      enet4y2 eval --results results/coco_results.json --gt instances_val2014.json \\
+          --list 5k.txt --json
+    \b
+    The default evaluation scores every image of the list; --only-detected-images
+    reproduces the seed's script and inflates AP. Judgement: 'even' when the two values,
+    rounded to 3 decimals, differ by less than --even-within (0.005 = half an AP point).
+    """
+    from enet4y2.cli.eval_render import run_and_render
+
+    options["compare"] = _parse_compare(options["compare"])
+    run_and_render(options)

@@ -1,0 +1,57 @@
+"""The end-to-end demo on data enet4y2 makes itself: dataset, cfg (anchors by k-means),
+a short real darknet training, darknet's mAP and pycocotools' AP, the watch summary and
+annotated detections. Each step is the CLI command a user would type, printed first."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from enet4y2 import synthetic
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    root: Path
+    dataset: synthetic.Dataset
+    cfg: Path
+    log: Path
+    weights: Path
+    steps: list[list[str]]
+
+
+def plan(root: Path, iterations: int = 200, *, train_images: int = 64,
+         valid_images: int = 16) -> DemoPlan:
+    """Generate the dataset under `root` and return the commands that follow."""
+    root = root.resolve()
+    ds = synthetic.make_dataset(root / "data", train=train_images, valid=valid_images,
+                                width=96, height=80)
+    cfg = root / "demo.cfg"
+    log = root / "train.log"
+    weights = ds.root / "backup" / "demo_final.weights"
+    samples = ds.valid_list.read_text().split()[:3]
+    steps = [
+        ["cfg", "--names", str(ds.names), "--width", "64", "--height", "64", "--heads", "2",
+         "--batch", "8", "--subdivisions", "1", "--max-batches", str(iterations),
+         "--learning-rate", "0.0005", "--burn-in", "30", "--anchors-from", str(ds.data),
+         "-o", str(cfg)],
+        ["train", "--data", str(ds.data), "--cfg", str(cfg), "--log", str(log)],
+        ["watch", str(log), "--once", "--cfg", str(cfg), "--plot", str(root / "chart.png"),
+         "--csv", str(root / "loss.csv")],
+        ["eval", "--weights", str(weights), "--cfg", str(cfg), "--data", str(ds.data),
+         "--pycoco", "--darknet-map", "--stats-out", str(root / "stats.json"),
+         "--json-out", str(root / "results.json"), "--map-out", str(root / "map.json")],
+        ["detect", *samples, "--cfg", str(cfg), "--weights", str(weights), "--names",
+         str(ds.names), "--thresh", "0.2", "--save-dir", str(root / "detections")],
+    ]
+    return DemoPlan(root, ds, cfg, log, weights, steps)
+
+
+def run(demo: DemoPlan, invoke: Callable[[list[str]], None],
+        announce: Callable[[str], None]) -> None:
+    """Run each step through `invoke` (the CLI), announcing it as a shell line first."""
+    for argv in demo.steps:
+        announce("$ enet4y2 " + " ".join(shlex.quote(a) for a in argv))
+        invoke(argv)

@@ -1,0 +1,230 @@
+"""`enet4y2 eval` through click: results files built here, where AP is known."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from enet4y2.cli import main
+
+
+def _gt(num_images: int = 4) -> dict:
+    """num_images 640x480 images, 3 boxes each (small/medium/large), categories 3 and 7."""
+    boxes = ([10, 10, 20, 20], [100, 50, 60, 70], [200, 150, 150, 120])
+    images, annotations = [], []
+    for i in range(num_images):
+        image_id = 1000 + i
+        images.append({"id": image_id, "file_name": f"COCO_val2014_{image_id:012d}.jpg",
+                       "width": 640, "height": 480})
+        for k, box in enumerate(boxes):
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id,
+                                "category_id": (3, 7)[(i + k) % 2], "bbox": box,
+                                "area": box[2] * box[3], "iscrowd": 0})
+    return {"images": images, "annotations": annotations,
+            "categories": [{"id": 3, "name": "a"}, {"id": 7, "name": "b"}]}
+
+
+def _perfect(gt: dict, images=None) -> list[dict]:
+    return [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+             "score": 0.9} for a in gt["annotations"]
+            if images is None or a["image_id"] in images]
+
+
+@pytest.fixture
+def files(tmp_path):
+    gt = _gt()
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "perfect.json").write_text(json.dumps(_perfect(gt)))
+    (tmp_path / "half.json").write_text(json.dumps(_perfect(gt, {1000, 1001})))
+    return tmp_path
+
+
+def _run(args, tmp_path, *, ok: bool = True):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)  # default outputs (results/...) land in the test's folder
+        result = CliRunner().invoke(main, ["eval", *map(str, args)], catch_exceptions=not ok)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_help_has_examples():
+    result = CliRunner().invoke(main, ["eval", "--help"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "enet4y2 eval --results" in result.stdout and "--only-detected-images" in result.stdout
+
+
+def test_perfect_results_json(files):
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--stats-out", files / "s.json", "--json"], files)
+    report = json.loads(result.stdout)
+    assert report["pycoco"]["stats"]["AP"] == pytest.approx(1.0)
+    assert report["pycoco"]["images"] == 4
+    saved = json.loads((files / "s.json").read_text())
+    assert saved["stats"]["AP50"] == pytest.approx(1.0) and saved["model"] == "perfect"
+
+
+def test_summary_and_table_with_judgement(files):
+    _run(["--results", files / "half.json", "--gt", files / "gt.json",
+          "--stats-out", files / "half-stats.json", "--json"], files)
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--compare", f"half={files / 'half-stats.json'}", "--name", "best",
+                   "--stats-out", ""], files)
+    out = result.stdout
+    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000" in out
+    assert "vs half" in out
+    judgement = next(line for line in out.splitlines() if "vs half" in line)
+    assert judgement.count("win") == 6
+
+
+def test_all_images_vs_only_detected_images(files):
+    every = json.loads(_run(["--results", files / "half.json", "--gt", files / "gt.json",
+                             "--json"], files).stdout)
+    only = _run(["--results", files / "half.json", "--gt", files / "gt.json", "--json",
+                 "--only-detected-images"], files)
+    assert every["pycoco"]["stats"]["AP"] == pytest.approx(51 / 101)
+    assert json.loads(only.stdout)["pycoco"]["stats"]["AP"] == pytest.approx(1.0)
+    assert "inflated" in only.stderr
+
+
+def test_list_limits_images_and_names_them_by_file(files):
+    (files / "5k.txt").write_text("/x/COCO_val2014_000000001000.jpg\n"
+                                  "/x/COCO_val2014_000000001001.jpg\n")
+    result = _run(["--results", files / "half.json", "--gt", files / "gt.json",
+                   "--list", files / "5k.txt", "--json"], files)
+    report = json.loads(result.stdout)
+    assert report["pycoco"]["images"] == 2 and report["pycoco"]["stats"]["AP"] == pytest.approx(1)
+
+
+@pytest.mark.parametrize(("results", "gt", "message"), [
+    ("perfect.json", "missing.json", "ground truth"),
+    ("missing.json", "gt.json", "results file"),
+    ("empty.json", "gt.json", "holds no detections"),
+    ("zeros.json", "gt.json", "#5412"),
+    ("unknown_image.json", "gt.json", "not in the ground truth"),
+    ("unknown_category.json", "gt.json", "category_id"),
+    ("perfect.json", "notcoco.json", "not a COCO instances file"),
+    ("broken.json", "gt.json", "not valid JSON"),
+])
+def test_bad_inputs_are_one_line_errors(files, results, gt, message):
+    det = {"category_id": 3, "bbox": [1, 1, 5, 5], "score": 0.5}
+    (files / "empty.json").write_text("[]")
+    (files / "zeros.json").write_text(json.dumps([{"image_id": 0, **det}] * 4))
+    (files / "unknown_image.json").write_text(json.dumps([{"image_id": 77, **det}]))
+    (files / "unknown_category.json").write_text(json.dumps(
+        [{**det, "image_id": 1000, "category_id": 0}]))
+    (files / "notcoco.json").write_text(json.dumps({"images": []}))
+    (files / "broken.json").write_text("[{")
+    result = _run(["--results", files / results, "--gt", files / gt], files, ok=False)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_results_without_gt(files):
+    result = _run(["--results", files / "perfect.json"], files, ok=False)
+    assert result.exit_code == 1 and "--results needs --gt" in result.stderr
+
+
+def test_nothing_to_evaluate(files):
+    result = _run([], files, ok=False)
+    assert result.exit_code == 1 and "give --weights" in result.stderr
+
+
+def test_bad_compare_spec(files):
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--compare", "nonsense"], files, ok=False)
+    assert result.exit_code == 2 and "NAME=STATS.json" in result.stderr
+
+
+def test_missing_weights_file(files):
+    result = _run(["--weights", files / "none.weights", "--cfg", files / "none.cfg",
+                   "--pycoco"], files, ok=False)
+    assert result.exit_code == 1 and "not found" in result.stderr
+
+
+def test_faster_backend_same_stats(files):
+    pytest.importorskip("faster_coco_eval")
+    args = ["--results", files / "half.json", "--gt", files / "gt.json", "--json"]
+    slow = json.loads(_run(args, files).stdout)["pycoco"]["stats"]
+    fast = json.loads(_run([*args, "--backend", "faster-coco-eval"], files).stdout)
+    assert fast["pycoco"]["stats"] == pytest.approx(slow)
+
+
+def test_darknet_map_with_results_is_an_error(files):
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--darknet-map"], files, ok=False)
+    assert result.exit_code == 1 and "--darknet-map runs a model" in result.stderr
+
+
+def test_darknet_map_without_a_build_says_how_to_build(files, monkeypatch):
+    monkeypatch.setenv("ENET4Y2_DARKNET_DIR", str(files / "no-darknet-here"))
+    for name in ("x.cfg", "x.weights"):
+        (files / name).write_text("")
+    (files / "valid.txt").write_text("a_1.jpg\n")
+    (files / "x.data").write_text(f"classes=2\nvalid={files / 'valid.txt'}\n")
+    result = _run(["--data", files / "x.data", "--cfg", files / "x.cfg",
+                   "--weights", files / "x.weights"], files, ok=False)
+    assert result.exit_code == 1
+    assert "darknet executable not found" in result.stderr and "make darknet" in result.stderr
+
+
+def test_cli_constants_match_the_module_and_help_stays_light():
+    import subprocess
+    import sys
+
+    from enet4y2.cli import eval as cli_eval
+    from enet4y2.evaluate.cocoeval import BACKENDS
+    from enet4y2.evaluate.table import EVEN_WITHIN
+
+    assert (cli_eval.BACKENDS, cli_eval.EVEN_WITHIN) == (BACKENDS, EVEN_WITHIN)
+    code = ("import sys, enet4y2.cli; "
+            "print(sorted(m for m in ('numpy', 'pycocotools', 'enet4y2.evaluate') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_compare_warns_when_the_reference_used_another_method(files):
+    _run(["--results", files / "half.json", "--gt", files / "gt.json", "--json",
+          "--only-detected-images", "--stats-out", files / "seedlike.json"], files)
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--compare", f"seed={files / 'seedlike.json'}", "--stats-out", ""], files)
+    assert "reference seed was scored over only images with detections" in result.stderr
+    # and a like-for-like reference gives no such warning
+    _run(["--results", files / "half.json", "--gt", files / "gt.json", "--json",
+          "--stats-out", files / "fair.json"], files)
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--compare", f"fair={files / 'fair.json'}", "--stats-out", ""], files)
+    assert "reference fair" not in result.stderr
+
+
+def test_missing_fast_backend_says_how_to_install(files, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faster_coco_eval", None)  # as if not installed
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--backend", "faster-coco-eval"], files, ok=False)
+    assert result.exit_code == 1 and "pip install 'enet4y2[fast]'" in result.stderr
+
+
+def test_pycoco_without_the_binding_is_one_line(files, monkeypatch):
+    import struct
+
+    from tiny import tiny_cfg
+
+    from enet4y2 import cfg as cfgmod
+
+    monkeypatch.setenv("ENET4Y2_DARKNET_DIR", str(files / "no-darknet"))
+    cfg = tiny_cfg()
+    (files / "x.cfg").write_text(cfgmod.write_cfg(cfg))
+    size = cfgmod.expected_weights_size(cfg)
+    (files / "x.weights").write_bytes(struct.pack("<iiiQ", 0, 2, 5, 0) + bytes(size - 20))
+    (files / "l.txt").write_text("a_1.jpg\n")
+    result = _run(["--cfg", files / "x.cfg", "--weights", files / "x.weights", "--pycoco",
+                   "--list", files / "l.txt", "--gt", files / "gt.json"], files, ok=False)
+    assert result.exit_code == 1 and "make darknet" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
