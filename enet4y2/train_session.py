@@ -167,7 +167,7 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
     size = None if opts.check_all else preflight.DEFAULT_SAMPLE
     bad_by_list, all_bad = {}, []
     for key, list_path in lists.items():
-        listing = preflight.read_list(list_path)
+        listing = preflight.read_listing(list_path)
         shown = min(len(listing.images()), size or len(listing.images()))
         done = rep.progress(f"checking {key} images", shown)
         try:
@@ -198,6 +198,6 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
         text = replace_data_value(text, key, os.fspath(clean.resolve()))
         rep.info(f"--skip-bad: training on {clean} (your {lists[key]} is unchanged)")
     data = check.backup / f"{Path(opts.data).stem}.clean.data"
-    from enet4y2.weights import atomic_write
+    from enet4y2.fileio import atomic_write
 
     return atomic_write(data, text.encode())
