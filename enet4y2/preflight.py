@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enet4y2.datafile import ListFile, label_path, parse_data_file, parse_list
+from enet4y2.datafile import ListFile, label_path, parse_data_file, parse_list, parse_names
+from enet4y2.errors import DataError, MissingFileError
 
 __all__ = ["BadFile", "DataCheck", "ImageCheck", "check_data", "check_data_options",
-           "check_images", "check_label_text", "clean_list_text", "count_names", "parse_list",
-           "read_list", "sample", "write_bad_list", "write_clean_list"]
-from enet4y2.errors import DataError, MissingFileError
+           "check_images", "check_label_text", "clean_list_text", "parse_list",
+           "read_listing", "sample", "write_bad_list", "write_clean_list"]
 
 #: Images decoded (with their labels checked) by default; `--check-all` decodes all.
 DEFAULT_SAMPLE = 1000
@@ -87,6 +87,8 @@ def check_data_options(options: dict[str, str], cfg_classes: int | None) -> list
     """Problems of a parsed .data file on its own (keys present, classes a number that
     matches the cfg's)."""
     out = [f"no `{key} =` line" for key in ("classes", "train", "names") if key not in options]
+    if "backup" not in options:
+        out.append("no `backup =` line (darknet would save weights to /backup/)")
     if "classes" in options:
         try:
             classes = int(options["classes"])
@@ -97,11 +99,6 @@ def check_data_options(options: dict[str, str], cfg_classes: int | None) -> list
                 out.append(f"classes = {classes}, but the cfg's yolo layers have "
                            f"classes={cfg_classes}")
     return out
-
-
-def count_names(text: str) -> int:
-    """Class names in a .names file as darknet counts them (non-empty lines)."""
-    return sum(1 for line in text.splitlines() if line.strip())
 
 
 def sample(items: list, size: int | None, seed: int = 0) -> list:
@@ -144,7 +141,7 @@ def check_data(data: str | Path, cfg_classes: int | None, cwd: Path | None = Non
         if key in options and path is not None and not path.is_file():
             problems.append(f"{key} = {options[key]}: {path} not found")
     if names.is_file() and "classes" in options:
-        count = count_names(names.read_text(errors="replace"))
+        count = len(parse_names(names.read_text(errors="replace")))
         if count != classes:
             problems.append(f"{names} has {count} names for classes = {classes}")
     if backup.exists() and not backup.is_dir():
@@ -153,7 +150,8 @@ def check_data(data: str | Path, cfg_classes: int | None, cwd: Path | None = Non
                      [f"{data_path}: {p}" for p in problems])
 
 
-def read_list(path: Path) -> ListFile:
+def read_listing(path: Path) -> ListFile:
+    """A list file with its blank lines (see `datafile.read_list` for just the paths)."""
     try:
         return parse_list(path.read_text(errors="surrogateescape"))
     except FileNotFoundError:
@@ -196,7 +194,7 @@ def check_images(list_path: Path, classes: int, *, sample_size: int | None = DEF
     """Blank lines, missing and 0-byte images for the whole list; decoding and label
     checks for a sample (all when `sample_size` is None), in parallel threads."""
     cwd = cwd or Path.cwd()
-    listing = read_list(list_path)
+    listing = read_listing(list_path)
     bad = [BadFile(f"{list_path}:{n}", "blank line (darknet crashes on it)")
            for n in listing.blank_lines]
     entries = listing.images()
@@ -231,14 +229,14 @@ def check_images(list_path: Path, classes: int, *, sample_size: int | None = DEF
 
 def write_bad_list(bad: list[BadFile], out: Path) -> Path:
     """`path<TAB>problem` per line, atomically."""
-    from enet4y2.weights import atomic_write
+    from enet4y2.fileio import atomic_write
 
     return atomic_write(out, "".join(f"{b.path}\t{b.problem}\n" for b in bad).encode())
 
 
 def write_clean_list(listing: ListFile, bad: list[BadFile], out: Path) -> Path:
     """A cleaned copy of a list (the user's file is never edited)."""
-    from enet4y2.weights import atomic_write
+    from enet4y2.fileio import atomic_write
 
     text = clean_list_text(listing, (b.path for b in bad))
     if not text:

@@ -262,7 +262,7 @@ def plan_steps(executable: str | Path, data: str | Path, cfg_path: str | Path,
 def write_warmup_cfg(cfg_path: Path, backup: Path) -> Path:
     """A temporary copy of the cfg for the single-GPU warm-up, in backup/ under the same
     file name, so darknet names its weights `<cfg stem>_*.weights` as usual."""
-    from enet4y2.weights import atomic_write
+    from enet4y2.fileio import atomic_write
 
     load_cfg(cfg_path)  # a clear error before anything is written
     out = warmup_cfg_path(cfg_path, backup)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from enet4y2.errors import DarknetError
 from enet4y2.log import Iteration, LogParser
 from enet4y2.logstate import LogState
 
@@ -20,6 +22,8 @@ TAIL_BYTES = 64 * 1024
 TAIL_LINES = 20
 #: Seconds darknet gets to exit after SIGTERM before it is killed.
 TERM_GRACE = 30.0
+#: Seconds the reader waits for output before checking for signals again.
+POLL = 0.25
 NAN_CAUSES = ("learning_rate too high", "burn_in too short for this batch size",
               "bad labels (boxes with w or h of 0, coordinates outside (0, 1])")
 _ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]?|[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -79,13 +83,23 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
     tail = bytearray()
     with open(log_path, "ab", buffering=0) as log:
         log.write(_separator(log_path) + header.encode())
-        proc = subprocess.Popen(list(command), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=cwd, start_new_session=True)
-        restore = _forward_signals(proc, result)
+        procs: list[subprocess.Popen] = []
+        restore = _forward_signals(procs, result)
+        try:
+            procs.append(subprocess.Popen(
+                list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True))
+        except OSError as exc:
+            restore()
+            log.write(f"enet4y2: cannot start darknet: {exc}\n".encode())
+            raise DarknetError(f"cannot start {command[0]}: {exc.strerror} — rebuild it "
+                               "with `make darknet`") from None
+        proc = procs[0]
+        if result.interrupted:  # a signal came while darknet was starting
+            proc.send_signal(result.interrupted)
         try:
             fd = proc.stdout.fileno()  # type: ignore[union-attr]
-            while chunk := os.read(fd, 65536):
+            while chunk := _read(fd):
                 log.write(chunk)
                 tail += chunk
                 del tail[:-TAIL_BYTES]
@@ -100,6 +114,15 @@ def run_darknet(command: Sequence[str], log_path: Path, header: str, *,
             proc.stdout.close()  # type: ignore[union-attr]
     result.tail = tail_lines(bytes(tail))
     return result
+
+
+def _read(fd: int) -> bytes:
+    """The next output; waits in short slices so a signal that the kernel delivered to
+    another thread (numpy's BLAS threads, say) still runs our handler promptly: Python
+    runs handlers in the main thread only, when it is not blocked in a system call."""
+    while not select.select([fd], [], [], POLL)[0]:
+        pass
+    return os.read(fd, 65536)
 
 
 def _separator(path: Path) -> bytes:
@@ -133,19 +156,27 @@ def _wait(proc: subprocess.Popen) -> int:
         return proc.wait()
 
 
-def _forward_signals(proc: subprocess.Popen, result: RunResult) -> Callable[[], None]:
-    """Install handlers that pass SIGINT/SIGTERM/SIGHUP on to darknet; returns undo."""
+def _forward_signals(procs: list[subprocess.Popen], result: RunResult
+                     ) -> Callable[[], None]:
+    """Install handlers that pass SIGINT/SIGTERM/SIGHUP on to darknet (`procs[0]` once
+    started; a signal before that is sent right after the start); returns undo.
+
+    Installed before darknet starts, so darknet begins with these signals at their
+    defaults. A signal the user's shell set to ignore (SIGHUP under nohup, SIGINT in a
+    background job) stays ignored, for us and for darknet."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def forward(signum, _frame):
-        if proc.poll() is None:
+        if procs and procs[0].poll() is None:
             # A second signal means "now": darknet may be stuck writing or in CUDA.
-            proc.send_signal(signal.SIGKILL if result.interrupted else signum)
+            procs[0].send_signal(signal.SIGKILL if result.interrupted else signum)
         result.interrupted = result.interrupted or signum
 
-    previous = {sig: signal.signal(sig, forward)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, forward)
 
     def restore() -> None:
         for sig, handler in previous.items():

@@ -90,7 +90,6 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
     data_path = _preflight(opts, cfg.classes, cwd, rep)
     check = preflight.check_data(data_path, cfg.classes, cwd)
     backup = check.backup
-    backup.mkdir(parents=True, exist_ok=True)
 
     if opts.resume:
         start = resume_weights(backup, opts.cfg)
@@ -156,14 +155,19 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
     check = preflight.check_data(opts.data, classes, cwd)
     if check.problems:
         raise DataError("; ".join(check.problems) + " — fix the .data file")
-    check.backup.mkdir(parents=True, exist_ok=True)
+    try:
+        check.backup.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"backup = {check.options.get('backup')}: cannot create "
+                        f"{check.backup} ({exc.strerror}) — point backup= at a writable "
+                        "folder") from None
     lists = {"train": check.train}
     if opts.calc_map and check.valid and check.valid != check.train:
         lists["valid"] = check.valid
     size = None if opts.check_all else preflight.DEFAULT_SAMPLE
     bad_by_list, all_bad = {}, []
     for key, list_path in lists.items():
-        listing = preflight.read_list(list_path)
+        listing = preflight.read_listing(list_path)
         shown = min(len(listing.images()), size or len(listing.images()))
         done = rep.progress(f"checking {key} images", shown)
         try:
@@ -194,6 +198,6 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
         text = replace_data_value(text, key, os.fspath(clean.resolve()))
         rep.info(f"--skip-bad: training on {clean} (your {lists[key]} is unchanged)")
     data = check.backup / f"{Path(opts.data).stem}.clean.data"
-    from enet4y2.weights import atomic_write
+    from enet4y2.fileio import atomic_write
 
     return atomic_write(data, text.encode())

@@ -87,6 +87,7 @@ def test_data_file_problems(dataset, tmp_path):
     problems = preflight.check_data(dataset.data, 2, cwd=tmp_path).problems
     assert any("no `classes =` line" in p for p in problems)
     assert any("no `names =` line" in p for p in problems)
+    assert any("no `backup =` line" in p for p in problems)
     with pytest.raises(MissingFileError, match="no such data file"):
         preflight.check_data(tmp_path / "nope.data", 2)
 

@@ -4,6 +4,7 @@ warm-up cfg, NaN detection on log text (darknet itself: tests/darknet/test_train
 from __future__ import annotations
 
 import os
+import signal
 import struct
 from datetime import datetime, timezone
 
@@ -69,6 +70,33 @@ def test_run_reports_exit_status_signal_and_tail(tmp_path):
     assert failed.tail == [f"line{i}" for i in range(10, 30)]
     killed = run_darknet(["sh", "-c", "kill -9 $$"], log, "# h\n")
     assert (killed.returncode, killed.exit_code) == (-9, 137)
+
+
+def test_run_that_cannot_start_is_one_clear_error(tmp_path):
+    from enet4y2.errors import DarknetError
+
+    not_executable = tmp_path / "darknet"
+    not_executable.write_text("")
+    with pytest.raises(DarknetError, match=r"cannot start .*make darknet"):
+        run_darknet([str(not_executable)], tmp_path / "t.log", "# h\n")
+    assert (tmp_path / "t.log").read_text().startswith("# h\nenet4y2: cannot start darknet")
+
+
+def test_darknet_starts_with_forwarded_signals_at_default_and_ignored_ones_ignored(tmp_path):
+    log = tmp_path / "sig.log"
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        run_darknet(["sh", "-c", "grep SigIgn /proc/$$/status"], log, "")
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    ignored = int(log.read_text().split()[1], 16)
+    assert ignored & (1 << (signal.SIGHUP - 1))
+    assert not ignored & (1 << (signal.SIGTERM - 1))
 
 
 def test_nan_detection_on_log_text():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 
-@click.command("train", context_settings={"ignore_unknown_options": False})
+@click.command("train")
 @click.option("--data", default="coco.data", show_default=True,
               help="darknet .data file (relative paths in it are taken from here, the "
                    "current directory, as darknet does).")

@@ -154,3 +154,13 @@ def test_live_frame_renders_the_watch_view(tmp_path):
     console.print(reporter._frame(state))
     text = console.export_text()
     assert "train.log" in text and "39" in text and "100" in text
+
+
+def test_unwritable_backup_is_one_line(setup):
+    (setup.root / "blocker").write_text("a file, not a folder")
+    text = setup.data.read_text().replace(f"backup = {setup.root / 'backup'}",
+                                          f"backup = {setup.root / 'blocker' / 'sub'}")
+    setup.data.write_text(text)
+    result = run()
+    assert result.exit_code == 1
+    assert "cannot create" in result.stderr and "writable" in result.stderr

@@ -72,15 +72,24 @@ def test_sigint_stops_darknet_and_says_how_to_resume(workdir):
     cfg = write_tiny(2000)
     log = workdir / "backup" / "train.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from enet4y2.cli import main; main()", "train", "--quiet",
-         "--data", "synth.data", "--cfg", cfg], stderr=subprocess.PIPE, text=True)
+        # SIGINT at its default even when pytest runs in a background job (which starts
+        # with SIGINT ignored, and ignored signals stay ignored: see _forward_signals).
+        [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); from enet4y2.cli import main; main()", "train", "--quiet",
+         "--data", "synth.data", "--cfg", cfg], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not (log.is_file() and ITERATION.search(log.read_text(errors="replace"))):
             assert proc.poll() is None and time.monotonic() < deadline, "no iteration seen"
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            pytest.fail("no exit 60 s after SIGINT; " + " ".join(
+                line for line in status.splitlines() if line.startswith("Sig")))
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -137,3 +146,15 @@ def test_classifier_weights_are_cut_and_loaded_by_darknet(workdir):
     assert re.search(r"Loading weights from \S*enetb0_final\.conv\.132", log)
     second = train("--cfg", cfg, "--weights", str(src), "--quiet", "--", "-clear")
     assert second.exit_code == 0 and "using the cached cut" in second.stderr
+
+
+def test_map_lands_in_the_log(workdir):
+    from enet4y2.log import LogParser, MapReport
+
+    result = train("--cfg", write_tiny(4), "--map", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "pre-flight valid: 3 images listed" in result.stderr
+    log = (workdir / "backup" / "train.log").read_bytes()
+    assert " -map" in log.decode().splitlines()[0]
+    reports = [e for e in LogParser().feed(log) if isinstance(e, MapReport)]
+    assert reports and 0 <= reports[-1].map50 <= 1
