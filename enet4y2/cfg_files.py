@@ -18,8 +18,8 @@ from enet4y2.cfg import (
 )
 from enet4y2.datafile import read_names
 from enet4y2.errors import CfgError
+from enet4y2.fileio import atomic_write
 from enet4y2.models import enet4y2_cfg
-from enet4y2.weights import atomic_write
 
 Progress = Callable[[Iterable[str], int], Iterable[str]]
 

@@ -9,9 +9,7 @@ its own version (0.2.5) and seen = 0.
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +19,7 @@ import numpy as np
 from enet4y2.cfg import Cfg, header_size, infer, normalized_number
 from enet4y2.cfg_keys import canonical
 from enet4y2.errors import MissingFileError, WeightsError
+from enet4y2.fileio import atomic_write
 
 #: The version darknet (pinned upstream, src/version.h) writes into every file it saves.
 DARKNET_VERSION = (0, 2, 5)
@@ -187,20 +186,6 @@ def _existing(path: str | Path) -> Path:
     if not p.is_file():
         raise MissingFileError(f"{p}: no such weights file — check the path")
     return p
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write `data` to a temp file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # -- for the CLI: plain dicts to render or dump as JSON --------------------------------

@@ -76,9 +76,8 @@ def test_batched_inference_matches_single(tiny, binding, tmp_path):
 
 
 def test_cli_pycoco_and_darknet_map(tiny, binding, tmp_path, monkeypatch):
-    from enet4y2.evaluate.datafile import read_list
-
     from enet4y2.cli import main
+    from enet4y2.datafile import read_list
     from enet4y2.evaluate.results import image_id_from_name
 
     monkeypatch.chdir(tmp_path)
