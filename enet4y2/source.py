@@ -23,7 +23,9 @@ MANIFEST = Path(__file__).with_name("darknet") / "pinned-tree.txt"
 
 # Not copied from a source tree: VCS data, upstream's Windows build folder, build outputs.
 _NOT_COPIED = {".git", "build", "obj", "backup", "results", "darknet", "uselib",
-               "libdarknet.so", "bad.list", "predictions.jpg", ".enet4y2"}
+               "libdarknet.so", "bad.list", "predictions.jpg",
+               ".enet4y2", ".enet4y2-build.json"}  # our own build artefacts, when the
+                                                   # source is itself a `make darknet` tree
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,18 @@ def test_make_darknet_without_source_is_one_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "DARKNET_SRC" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_populate_copies_sources_but_no_build_outputs(tmp_path):
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    (src / "src").mkdir(parents=True)
+    (src / "src" / "a.c").write_text("int a;\n")
+    (src / "Makefile").write_text("all:\n")
+    (src / "obj").mkdir()
+    (src / "obj" / "a.o").write_text("x")
+    (src / ".enet4y2").mkdir()
+    for name in ("darknet", "libdarknet.so", ".enet4y2-build.json"):
+        (src / name).write_text("built")
+    source.populate(src, dest)
+    assert sorted(p.name for p in dest.iterdir()) == ["Makefile", "src"]
+    assert (dest / "src" / "a.c").read_text() == "int a;\n"

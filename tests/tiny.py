@@ -65,6 +65,8 @@ def build_tiny_detector() -> TinyDetector:
                            stderr=subprocess.STDOUT, check=True, timeout=1800)
         # The dataset's files hold absolute paths: regenerate them at the final location.
         shutil.rmtree(root, ignore_errors=True)
+        for stale in CACHE.glob("tiny-*"):  # models of older settings
+            shutil.rmtree(stale, ignore_errors=True)
         os.replace(tmp, root)
         synthetic.make_dataset(root, **DATASET)
         if not (root / "backup" / "tiny_final.weights").is_file():
