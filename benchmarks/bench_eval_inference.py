@@ -1,10 +1,10 @@
 """Images/s of eval's inference (decode in a thread pool, overlapped with the network)
 vs `Network.detect` in a plain loop (decode, then detect, one after the other).
 
-Same network (default enet4y2-coco at 416, random weights: timing only), same JPEGs
-(generated scenes, 640x480), same process, alternating runs.
+Same network (default enet4y2-coco at 416 with benchmarks/plausible_weights.py), same
+JPEGs (generated scenes, 640x480), same process, alternating runs.
 
-    python benchmarks/bench_eval_inference.py [--images 40] [--repeat 2]
+    python -m benchmarks.bench_eval_inference [--images 40] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.plausible_weights import write_plausible_weights
 from enet4y2 import paths, synthetic
+from enet4y2.cfg import load_cfg
 from enet4y2.darknet import Network
 from enet4y2.evaluate.inference import batched_detections
 
@@ -38,10 +40,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cfg", type=Path, default=paths.REPO_ROOT / "cfg" / "enet4y2-coco.cfg")
     ap.add_argument("--images", type=int, default=40)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     images = make_images(Path(tempfile.mkdtemp()), args.images)
-    net = Network(args.cfg)
+    weights = write_plausible_weights(load_cfg(args.cfg),
+                                      Path(tempfile.mkdtemp()) / "plausible.weights")
+    net = Network(args.cfg, weights)
     net.detect(cv2.imread(images[0]), thresh=0.005)  # warm-up
 
     def loop() -> None:

@@ -4,8 +4,9 @@ Darknet's own random initialisation of these cfgs (batch-norm statistics at zero
 every output NaN, and its box counting then reports all candidate boxes as detections,
 so NMS dominates any pipeline. Here: batch norm as identity (scale 1, mean 0, var 1),
 He-initialised convolutions, and the convolution before each [yolo] nearly silent with an
-objectness bias of -3 (objectness ~0.05), so no box passes a 0.25 threshold: every
-pipeline pays the same minimal post-processing, and what differs is its own overhead.
+objectness bias of -8 (objectness ~3e-4), so no box passes a 0.25 threshold, nor eval's
+0.005: every pipeline pays the same minimal post-processing (darknet's NMS is quadratic
+in the boxes over the threshold), and what differs is each pipeline's own overhead.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def write_plausible_weights(cfg: cfgmod.Cfg, out: Path, seed: int = 0) -> Path:
         if before_yolo:
             w *= 0.01
             per_anchor = n // len(sections[info.index + 1].options["mask"].split(","))
-            biases[4::per_anchor] = -3.0  # objectness logits
+            biases[4::per_anchor] = -8.0  # objectness logits
         chunks.append(biases.tobytes())
         if bn:
             chunks += [np.ones(n, np.float32).tobytes(), np.zeros(n, np.float32).tobytes(),
