@@ -6,38 +6,17 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from coco_builders import build_gt, perfect_results
 
 from enet4y2.cli import main
 
 
-def _gt(num_images: int = 4) -> dict:
-    """num_images 640x480 images, 3 boxes each (small/medium/large), categories 3 and 7."""
-    boxes = ([10, 10, 20, 20], [100, 50, 60, 70], [200, 150, 150, 120])
-    images, annotations = [], []
-    for i in range(num_images):
-        image_id = 1000 + i
-        images.append({"id": image_id, "file_name": f"COCO_val2014_{image_id:012d}.jpg",
-                       "width": 640, "height": 480})
-        for k, box in enumerate(boxes):
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id,
-                                "category_id": (3, 7)[(i + k) % 2], "bbox": box,
-                                "area": box[2] * box[3], "iscrowd": 0})
-    return {"images": images, "annotations": annotations,
-            "categories": [{"id": 3, "name": "a"}, {"id": 7, "name": "b"}]}
-
-
-def _perfect(gt: dict, images=None) -> list[dict]:
-    return [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
-             "score": 0.9} for a in gt["annotations"]
-            if images is None or a["image_id"] in images]
-
-
 @pytest.fixture
 def files(tmp_path):
-    gt = _gt()
+    gt = build_gt(4)
     (tmp_path / "gt.json").write_text(json.dumps(gt))
-    (tmp_path / "perfect.json").write_text(json.dumps(_perfect(gt)))
-    (tmp_path / "half.json").write_text(json.dumps(_perfect(gt, {1000, 1001})))
+    (tmp_path / "perfect.json").write_text(json.dumps(perfect_results(gt)))
+    (tmp_path / "half.json").write_text(json.dumps(perfect_results(gt, {1000, 1001})))
     return tmp_path
 
 
