@@ -7,7 +7,9 @@
    sent with sendfile): `curl -o` (the baseline) vs `enet4y2.download` (which also
    hashes with sha256 as it goes), and `curl` + `sha256sum` for the same work. Medians
    of --repeat interleaved rounds.
-2. --jobs files of size/jobs each: that many curl processes at once vs `fetch_all`.
+2. --jobs files of size/jobs each: that many curl processes at once vs `fetch_all`
+   (which hashes on a helper thread per stream only while a core is spare; both ways
+   forced are timed too), with the CPU seconds each side and the server used.
 3. Labels: a synthetic instances JSON with 118,287 images and 860,001 boxes -> label texts
    (json.loads + `labels_from_instances` + writing the files), against the baseline of a
    plain per-annotation Python loop doing the same conversion.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,16 +34,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def serve_forever(directory: str) -> None:
+def serve_forever(directory: str, rate_mb: float) -> None:
     from tests.range_server import serve
 
     with serve(directory) as server:
+        server.rate = rate_mb * 1e6 or None
         print(server.base_url, flush=True)
         sys.stdin.read()  # until the parent closes our stdin
 
 
-def start_server(directory: Path) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(directory)],
+def start_server(directory: Path, rate_mb: float = 0) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(directory),
+                             "--rate-mb", str(rate_mb)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     return proc, url
@@ -61,20 +66,41 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def interleaved(repeat: int, fns: dict, cleanup) -> dict[str, float]:
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of this process and its reaped children, or of `pid`."""
+    if pid is not None:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def interleaved(repeat: int, fns: dict, cleanup, server_pid: int | None = None):
     """Median seconds of each fn, the fns taking turns in every round so that load
-    from other processes on a shared box falls on all of them alike."""
+    from other processes on a shared box falls on all of them alike; with `server_pid`,
+    also the median CPU seconds of each fn (this process and its children) and of the
+    server while it ran."""
     times: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
     for _ in range(repeat):
         for key, fn in fns.items():
             cleanup()
+            c0 = cpu_seconds()
+            s0 = cpu_seconds(server_pid) if server_pid else 0.0
             times[key].append(timed(fn))
+            s1 = cpu_seconds(server_pid) if server_pid else 0.0
+            cpu[key].append((cpu_seconds() - c0, s1 - s0))
     cleanup()
-    return {k: statistics.median(v) for k, v in times.items()}
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    if server_pid is None:
+        return medians
+    return medians, {k: tuple(statistics.median(x[i] for x in v) for i in (0, 1))
+                     for k, v in cpu.items()}
 
 
 def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
-    from enet4y2.download import Downloader, FileSpec
+    from enet4y2.download import Downloader, FileSpec, available_cores
 
     pub, out = tmp / "pub", tmp / "out"
     pub.mkdir()
@@ -98,8 +124,9 @@ def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
             subprocess.run(["sha256sum", *[str(out / n) for n in names]], check=True,
                            stdout=subprocess.DEVNULL)
 
-        def ours(names, j):
-            Downloader(out, retries=0).fetch_all([FileSpec(n, url + n) for n in names], j)
+        def ours(names, j, hash_thread=None):
+            Downloader(out, retries=0, hash_thread=hash_thread).fetch_all(
+                [FileSpec(n, url + n) for n in names], j)
 
         mb = size / 1e6
         t = interleaved(repeat, {"curl": lambda: curl(["big.bin"]),
@@ -108,17 +135,65 @@ def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
         print(f"single stream, {size_mb} MiB, median of {repeat} interleaved rounds:")
         print(f"  curl -o (baseline)       {t['curl']:6.2f} s  {mb / t['curl']:6.0f} MB/s")
         print(f"  curl + sha256sum         {t['curl_sha']:6.2f} s  {mb / t['curl_sha']:6.0f} MB/s")
-        print(f"  enet4y2 (sha256 inline)  {t['ours']:6.2f} s  {mb / t['ours']:6.0f} MB/s  "
+        print(f"  enet4y2 (sha256 as it goes){t['ours']:6.2f} s  {mb / t['ours']:6.0f} MB/s  "
               f"= {t['curl'] / t['ours']:.2f}x curl, {t['curl_sha'] / t['ours']:.2f}x "
               "curl+sha256sum")
         names = [f"part{i}.bin" for i in range(jobs)]
-        t = interleaved(repeat, {"curl": lambda: curl(names),
-                                 "ours": lambda: ours(names, jobs)}, clean)
-        print(f"{jobs} files x {size_mb // jobs} MiB at once, median of {repeat} rounds:")
-        print(f"  {jobs} curl processes (baseline) {t['curl']:6.2f} s  "
-              f"{mb / t['curl']:6.0f} MB/s")
-        print(f"  enet4y2 --jobs {jobs}            {t['ours']:6.2f} s  "
-              f"{mb / t['ours']:6.0f} MB/s  = {t['curl'] / t['ours']:.2f}x curl")
+        t, cpu = interleaved(repeat, {
+            "curl": lambda: curl(names),
+            "ours": lambda: ours(names, jobs),
+            "thread": lambda: ours(names, jobs, hash_thread=True),
+            "inline": lambda: ours(names, jobs, hash_thread=False),
+        }, clean, server_pid=proc.pid)
+        auto = "helper thread" if jobs < available_cores() else "inline"
+        print(f"{jobs} files x {size_mb // jobs} MiB at once, median of {repeat} rounds "
+              f"({available_cores()} cores; CPU s: client side + server):")
+        rows = [("curl", f"{jobs} curl processes (baseline)"),
+                ("ours", f"enet4y2 --jobs {jobs} ({auto})"),
+                ("thread", "  forced: helper thread"), ("inline", "  forced: inline hash")]
+        for key, label in rows:
+            ratio = "" if key == "curl" else f"  = {t['curl'] / t[key]:.2f}x curl"
+            print(f"  {label:34s} {t[key]:6.2f} s  {mb / t[key]:6.0f} MB/s  "
+                  f"CPU {cpu[key][0]:5.2f} + {cpu[key][1]:4.2f} s{ratio}")
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
+def bench_paced(tmp: Path, size_mb: int, repeat: int, jobs: int, rate_mb: float) -> None:
+    """--jobs streams from a server that paces each connection at `rate_mb` MB/s."""
+    from enet4y2.download import Downloader, FileSpec
+
+    pub, out = tmp / "paced", tmp / "paced-out"
+    pub.mkdir()
+    size = size_mb << 20
+    names = [f"part{i}.bin" for i in range(jobs)]
+    for name in names:
+        make_file(pub / name, size // jobs)
+    proc, url = start_server(pub, rate_mb)
+    try:
+        def clean():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+
+        def curl():
+            procs = [subprocess.Popen(["curl", "-sS", "-f", "-o", str(out / n), url + n])
+                     for n in names]
+            assert all(p.wait() == 0 for p in procs)
+
+        def ours():
+            Downloader(out, retries=0).fetch_all([FileSpec(n, url + n) for n in names], jobs)
+
+        t, cpu = interleaved(repeat, {"curl": curl, "ours": ours}, clean, server_pid=proc.pid)
+        mb = size / 1e6
+        print(f"{jobs} files x {size_mb // jobs} MiB, server paced at {rate_mb:g} MB/s per "
+              f"connection, median of {repeat} rounds:")
+        for key, label in (("curl", f"{jobs} curl processes (baseline)"),
+                           ("ours", f"enet4y2 --jobs {jobs}")):
+            per_stream = mb / jobs / t[key]
+            ratio = "" if key == "curl" else f"  = {t['curl'] / t[key]:.2f}x curl"
+            print(f"  {label:34s} {t[key]:6.2f} s  {per_stream:6.0f} MB/s per stream  "
+                  f"CPU {cpu[key][0]:5.2f} + {cpu[key][1]:4.2f} s{ratio}")
     finally:
         proc.stdin.close()
         proc.wait()
@@ -202,13 +277,15 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--rate-mb", type=float, default=0,
+                    help="also time --jobs streams paced by the server at this many MB/s each")
     ap.add_argument("--skip-labels", action="store_true")
     ap.add_argument("--skip-transfer", action="store_true")
     ap.add_argument("--dir", help="where the temp files go (e.g. /dev/shm to keep the "
                     "disk out of the measurement); default: the system temp dir")
     args = ap.parse_args()
     if args.serve:
-        serve_forever(args.serve)
+        serve_forever(args.serve, args.rate_mb)
         return
     if not args.skip_transfer and shutil.which("curl") is None:
         sys.exit("curl not found: install it (apt-get install -y curl) or pass --skip-transfer")
@@ -216,6 +293,8 @@ def main() -> None:
     try:
         if not args.skip_transfer:
             bench_transfer(tmp, args.size_mb, args.repeat, args.jobs)
+            if args.rate_mb:
+                bench_paced(tmp, args.size_mb, args.repeat, args.jobs, args.rate_mb)
         if not args.skip_labels:
             bench_labels(tmp)
     finally:

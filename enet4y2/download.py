@@ -4,7 +4,9 @@ the hashes it computed.
 
 No terminal code here: callers pass an `Observer` (start/advance/done callbacks) and the
 CLI turns those into progress bars. Standard library only (urllib): one GET per attempt,
-streamed with `readinto` into one reused buffer, hashed as it arrives.
+streamed with `readinto` into reused 4 MiB buffers, hashed as it arrives: on a helper
+thread while there are spare cores, in the downloading thread once the streams alone
+keep every core busy (see BENCHMARKS.md, "Downloads").
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enet4y2.errors import DownloadError
-from enet4y2.verify import CHUNK, Manifest, git_blob_sha1_of, hash_file_into, sha256_of
+from enet4y2.verify import Manifest, git_blob_sha1_of, hash_file_into, sha256_of
 
 USER_AGENT = "enet4y2-fetch/1"
 #: HTTP statuses worth another try; every other 4xx is final.
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+#: bytes per `readinto`: 1 MiB costs ~25 % more CPU per GB on loopback, 8 MiB leaves the
+#: cache (benchmarks/bench_download.py)
+TRANSFER_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,9 @@ class Downloader:
     timeout: float = 60.0
     #: set by a failing job so the others stop at their next chunk
     stop: threading.Event = field(default_factory=threading.Event)
+    #: hash on a helper thread per transfer (overlapping socket, disk and sha256); None:
+    #: only while the transfers leave a core free (`fetch_all` decides per its `jobs`)
+    hash_thread: bool | None = None
 
     def __post_init__(self) -> None:
         self.manifest = Manifest(self.directory)
@@ -155,6 +163,10 @@ class Downloader:
 
     def fetch(self, spec: FileSpec) -> FetchResult:
         """Fetch one file (or accept the verified copy already there)."""
+        helper = self.hash_thread
+        return self._fetch(spec, available_cores() > 1 if helper is None else helper)
+
+    def _fetch(self, spec: FileSpec, hash_thread: bool) -> FetchResult:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -175,7 +187,7 @@ class Downloader:
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
             try:
-                digest = self._transfer(spec, part)
+                digest = self._transfer(spec, part, hash_thread)
             except _Retryable as exc:
                 last_error = exc
                 continue
@@ -215,10 +227,14 @@ class Downloader:
         optional = set(optional)
         if not specs:
             return []
+        streams = min(max(1, jobs), len(specs))
+        helper = self.hash_thread
+        if helper is None:
+            helper = streams < available_cores()
 
         def job(spec: FileSpec) -> FetchResult | None:
             try:
-                result = self.fetch(spec)
+                result = self._fetch(spec, helper)
             except DownloadError as exc:
                 if spec.name not in optional:
                     raise
@@ -281,7 +297,7 @@ class Downloader:
                 return f"git blob sha1 mismatch (got {got}, expected {spec.git_sha1})"
         return None
 
-    def _transfer(self, spec: FileSpec, part: Path) -> str:
+    def _transfer(self, spec: FileSpec, part: Path, hash_thread: bool) -> str:
         """One GET, resuming from `part`; returns the sha256 of the whole file."""
         have = part.stat().st_size if part.exists() else 0
         if spec.size is not None and have > spec.size:
@@ -331,7 +347,7 @@ class Downloader:
                 _save_validator(resp, validator)
             self.observer.start(spec.name, spec.size or total, have)
             try:
-                self._stream(resp, part, have, digest, spec.name)
+                self._stream(resp, part, have, digest, spec.name, hash_thread)
             except DownloadError:  # an OSError too, but final (cannot write)
                 raise
             except (OSError, http.client.HTTPException) as exc:
@@ -342,12 +358,14 @@ class Downloader:
                 raise _Retryable(f"connection closed early for {spec.url} ({got} of {total} bytes)")
         return digest.hexdigest()
 
-    def _stream(self, resp, part: Path, have: int, digest, name: str) -> None:
-        """Copy the body into `part`; a second thread hashes the chunks meanwhile
-        (hashlib releases the GIL), so hashing overlaps the socket and the disk.
+    def _stream(self, resp, part: Path, have: int, digest, name: str,
+                hash_thread: bool) -> None:
+        """Copy the body into `part`, hashing the chunks: on a second thread when
+        `hash_thread` (hashlib releases the GIL, so hashing overlaps the socket and the
+        disk), else right after each write, while the chunk is still in the cache.
         Socket errors propagate (worth a retry); file errors become a final DownloadError
         (a full disk is not the network's fault)."""
-        hasher = _PipelinedHash(digest)
+        hasher = _PipelinedHash(digest) if hash_thread else _InlineHash(digest)
         try:
             with _file_errors(part):
                 out = open(part, "r+b" if have else "wb", buffering=0)  # noqa: SIM115
@@ -379,6 +397,31 @@ def _file_errors(part: Path):
                             "free some space or choose another directory") from exc
 
 
+def available_cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _InlineHash:
+    """One buffer, hashed in the calling thread as soon as it is submitted."""
+
+    def __init__(self, digest) -> None:
+        self.digest = digest
+        self._buf = bytearray(TRANSFER_CHUNK)
+
+    def free_buffer(self) -> bytearray:
+        return self._buf
+
+    def submit(self, buf: bytearray, n: int) -> None:
+        self.digest.update(memoryview(buf)[:n])
+
+    def close(self) -> None:
+        pass
+
+
 class _PipelinedHash:
     """Feeds chunks to `digest.update` on a worker thread, recycling a few buffers."""
 
@@ -386,7 +429,7 @@ class _PipelinedHash:
         self.digest = digest
         self._free: queue.Queue[bytearray] = queue.Queue()
         for _ in range(buffers):
-            self._free.put(bytearray(CHUNK))
+            self._free.put(bytearray(TRANSFER_CHUNK))
         self._work: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,6 +29,9 @@ class RangeServer(ThreadingHTTPServer):
         #: name -> number of GETs answered with wrong bytes (same length)
         self.corrupt: dict[str, int] = {}
         self.ignore_range = False
+        #: bytes per second per connection for file bodies (None: as fast as possible),
+        #: to stand in for a network link instead of loopback
+        self.rate: float | None = None
         self.log: list[tuple[str, str, str | None]] = []  # (method, name, Range header)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
@@ -121,7 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, Path) and not corrupt:
             self.wfile.flush()
             with open(body, "rb") as fh:
-                self.connection.sendfile(fh, start, count)
+                if self.server.rate:
+                    _paced_sendfile(self.connection, fh, start, count, self.server.rate)
+                else:
+                    self.connection.sendfile(fh, start, count)
             return
         data = body.read_bytes() if isinstance(body, Path) else body
         chunk = data[start:start + count]
@@ -136,6 +143,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+
+def _paced_sendfile(sock, fh, start: int, count: int, rate: float) -> None:
+    """sendfile in 256 KiB slices, each sent no earlier than `rate` allows."""
+    slice_ = 256 * 1024
+    t0 = time.monotonic()
+    sent = 0
+    while sent < count:
+        ahead = t0 + sent / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+        n = min(slice_, count - sent)
+        sock.sendfile(fh, start + sent, n)
+        sent += n
 
 
 def _etag(body: bytes | Path) -> str:

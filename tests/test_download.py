@@ -13,7 +13,7 @@ from enet4y2.errors import DownloadError
 from enet4y2.verify import git_blob_sha1_of, parse_sha256sums
 from tests.range_server import RangeServer
 
-BODY = os.urandom(3 * 1024 * 1024 + 123)
+BODY = os.urandom(9 * 1024 * 1024 + 123)  # three transfer chunks and a bit
 SHA = hashlib.sha256(BODY).hexdigest()
 
 
@@ -41,6 +41,22 @@ def test_fetch_verifies_and_records_sha256(server, tmp_path):
     assert manifest["blob.bin"]["sha256"] == SHA
     assert manifest["blob.bin"]["size"] == len(BODY)
     assert not (tmp_path / "dl" / "blob.bin.part").exists()
+
+
+@pytest.mark.parametrize("hash_thread", [True, False], ids=["helper-thread", "inline"])
+def test_both_hashers_verify_a_resumed_multi_chunk_file(server, tmp_path, hash_thread):
+    server.drop_after["blob.bin"] = 5_000_001  # mid-chunk, odd offset
+    server.drops["blob.bin"] = 1
+    result = downloader(tmp_path, retries=1, hash_thread=hash_thread).fetch(spec(server))
+    assert result.path.read_bytes() == BODY
+    assert result.sha256 == SHA  # no chunk lost, doubled or reordered by the hasher
+    assert server.gets("blob.bin") == [None, "bytes=5000001-"]
+    several = {f"f{i}.bin": os.urandom(5_000_000 + i) for i in range(3)}
+    server.files.update(several)
+    results = downloader(tmp_path, hash_thread=hash_thread).fetch_all(
+        [spec(server, n, sha256=hashlib.sha256(b).hexdigest()) for n, b in several.items()],
+        jobs=3)
+    assert sorted(r.name for r in results) == sorted(several)
 
 
 def test_rerun_skips_verified_file(server, tmp_path):
