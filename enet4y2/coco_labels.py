@@ -25,9 +25,19 @@ def category_index(instances: dict) -> dict[int, int]:
     return {cid: i for i, cid in enumerate(ids)}
 
 
+#: COCO's category names that darknet's data/coco.names spells differently (the VOC
+#: spellings darknet kept); the order is the same.
+DARKNET_SPELLING = {
+    "motorcycle": "motorbike", "airplane": "aeroplane", "couch": "sofa",
+    "potted plant": "pottedplant", "dining table": "diningtable", "tv": "tvmonitor",
+}
+
+
 def category_names(instances: dict) -> list[str]:
-    """Category names in darknet class order (for a `.names` file)."""
-    return [c["name"] for c in sorted(instances.get("categories", []), key=lambda c: c["id"])]
+    """Category names in darknet class order and darknet's spelling (for a `.names`
+    file, so detections read as with darknet's own data/coco.names)."""
+    return [DARKNET_SPELLING.get(c["name"], c["name"])
+            for c in sorted(instances.get("categories", []), key=lambda c: c["id"])]
 
 
 def labels_from_instances(instances: dict, include_crowd: bool = False) -> dict[str, str]:

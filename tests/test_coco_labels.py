@@ -48,6 +48,32 @@ def test_crowd_boxes_can_be_kept():
 
 def test_names_and_label_file_names():
     assert coco_labels.category_names(INSTANCES) == ["person", "car", "toothbrush"]
+
+
+#: COCO 2014's 80 category names as instances_*.json spells them, in category-id order
+COCO_JSON_NAMES = [
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
+    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
+    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard",
+    "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl",
+    "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza",
+    "donut", "cake", "chair", "couch", "potted plant", "bed", "dining table", "toilet",
+    "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven",
+    "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
+    "hair drier", "toothbrush",
+]
+COCO_IDS = [c for c in range(1, 91) if c not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
+
+
+def test_category_names_of_coco_are_darknets_coco_names():
+    from enet4y2.models import coco_names
+
+    shuffled = [{"id": i, "name": n} for i, n in zip(COCO_IDS, COCO_JSON_NAMES, strict=True)]
+    shuffled.reverse()  # order comes from the ids, not the list
+    names = coco_labels.category_names({"categories": shuffled})
+    assert names == coco_names()  # which test_models checks against the reference file
     assert coco_labels.category_index(INSTANCES) == {1: 0, 3: 1, 90: 2}
     assert coco_labels.label_file_name("COCO_val2014_000000000042.jpg") == \
         "COCO_val2014_000000000042.txt"
