@@ -60,6 +60,18 @@ def make_file(path: Path, size: int) -> None:
             left -= len(block)
 
 
+def fresh_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
+
+
+def curl_all(url: str, names: list[str], out: Path) -> None:
+    """The baseline: one `curl -o` process per file, all at once."""
+    procs = [subprocess.Popen(["curl", "-sS", "-f", "-o", str(out / n), url + n])
+             for n in names]
+    assert all(p.wait() == 0 for p in procs)
+
+
 def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -111,13 +123,10 @@ def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
     proc, url = start_server(pub)
     try:
         def clean():
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
+            fresh_dir(out)
 
         def curl(names):
-            procs = [subprocess.Popen(["curl", "-sS", "-f", "-o", str(out / n), url + n])
-                     for n in names]
-            assert all(p.wait() == 0 for p in procs)
+            curl_all(url, names, out)
 
         def curl_sha(names):
             curl(names)
@@ -145,7 +154,7 @@ def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
             "thread": lambda: ours(names, jobs, hash_thread=True),
             "inline": lambda: ours(names, jobs, hash_thread=False),
         }, clean, server_pid=proc.pid)
-        auto = "helper thread" if jobs < available_cores() else "inline"
+        auto = "helper thread" if Downloader(out)._hash_on_thread(jobs) else "inline"
         print(f"{jobs} files x {size_mb // jobs} MiB at once, median of {repeat} rounds "
               f"({available_cores()} cores; CPU s: client side + server):")
         rows = [("curl", f"{jobs} curl processes (baseline)"),
@@ -173,13 +182,10 @@ def bench_paced(tmp: Path, size_mb: int, repeat: int, jobs: int, rate_mb: float)
     proc, url = start_server(pub, rate_mb)
     try:
         def clean():
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
+            fresh_dir(out)
 
         def curl():
-            procs = [subprocess.Popen(["curl", "-sS", "-f", "-o", str(out / n), url + n])
-                     for n in names]
-            assert all(p.wait() == 0 for p in procs)
+            curl_all(url, names, out)
 
         def ours():
             Downloader(out, retries=0).fetch_all([FileSpec(n, url + n) for n in names], jobs)

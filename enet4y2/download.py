@@ -163,8 +163,7 @@ class Downloader:
 
     def fetch(self, spec: FileSpec) -> FetchResult:
         """Fetch one file (or accept the verified copy already there)."""
-        helper = self.hash_thread
-        return self._fetch(spec, available_cores() > 1 if helper is None else helper)
+        return self._fetch(spec, self._hash_on_thread(streams=1))
 
     def _fetch(self, spec: FileSpec, hash_thread: bool) -> FetchResult:
         try:
@@ -227,10 +226,7 @@ class Downloader:
         optional = set(optional)
         if not specs:
             return []
-        streams = min(max(1, jobs), len(specs))
-        helper = self.hash_thread
-        if helper is None:
-            helper = streams < available_cores()
+        helper = self._hash_on_thread(streams=min(max(1, jobs), len(specs)))
 
         def job(spec: FileSpec) -> FetchResult | None:
             try:
@@ -268,6 +264,10 @@ class Downloader:
             return [r for f in futures if (r := f.result()) is not None]
 
     # -- internals -------------------------------------------------------------------
+
+    def _hash_on_thread(self, streams: int) -> bool:
+        """`hash_thread`, or by default: while `streams` transfers leave a core free."""
+        return streams < available_cores() if self.hash_thread is None else self.hash_thread
 
     def _verify_existing(self, spec: FileSpec) -> str | None:
         final = self.directory / spec.name
