@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check enet4y2 tests benchmarks scripts
 
 darknet: $(STAMP)
-	$(PY) -m enet4y2.build GPU=$(GPU) CUDNN=$(CUDNN) CUDNN_HALF=$(CUDNN_HALF) OPENCV=$(OPENCV) \
+	$(VENV)/bin/enet4y2 build GPU=$(GPU) CUDNN=$(CUDNN) CUDNN_HALF=$(CUDNN_HALF) OPENCV=$(OPENCV) \
 		OPENMP=$(OPENMP) AVX=$(AVX) ARCH='$(ARCH)' DARKNET_SRC='$(DARKNET_SRC)' DEST='$(DEST)' \
 		DARKNET_ALLOW_OTHER='$(DARKNET_ALLOW_OTHER)'
 

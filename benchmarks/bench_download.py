@@ -4,7 +4,7 @@
         [--dir /dev/shm] [--skip-transfer] [--skip-labels]
 
 1. One file of --size-mb served from another process on 127.0.0.1 (Range server, bodies
-   sent with sendfile): `curl -o` (the baseline) vs `enet4y2.download` (which also
+   sent with sendfile): `curl -o` (the baseline) vs `enet4y2.fetch.download` (which also
    hashes with sha256 as it goes), and `curl` + `sha256sum` for the same work. Medians
    of --repeat interleaved rounds.
 2. --jobs files of size/jobs each: that many curl processes at once vs `fetch_all`
@@ -112,7 +112,7 @@ def interleaved(repeat: int, fns: dict, cleanup, server_pid: int | None = None):
 
 
 def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
-    from enet4y2.download import Downloader, FileSpec, available_cores
+    from enet4y2.fetch.download import Downloader, FileSpec, available_cores
 
     pub, out = tmp / "pub", tmp / "out"
     pub.mkdir()
@@ -171,7 +171,7 @@ def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
 
 def bench_paced(tmp: Path, size_mb: int, repeat: int, jobs: int, rate_mb: float) -> None:
     """--jobs streams from a server that paces each connection at `rate_mb` MB/s."""
-    from enet4y2.download import Downloader, FileSpec
+    from enet4y2.fetch.download import Downloader, FileSpec
 
     pub, out = tmp / "paced", tmp / "paced-out"
     pub.mkdir()
@@ -249,7 +249,7 @@ def naive_labels(instances: dict) -> dict[str, str]:
 
 
 def bench_labels(tmp: Path) -> None:
-    from enet4y2 import coco_labels
+    from enet4y2.data import coco as coco_labels
 
     raw = json.dumps(synthetic_instances()).encode()
     print(f"labels: synthetic instances JSON {len(raw) / 1e6:.0f} MB, 118,287 images, "

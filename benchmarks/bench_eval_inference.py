@@ -19,9 +19,10 @@ import cv2
 import numpy as np
 
 from benchmarks.plausible_weights import write_plausible_weights
-from enet4y2 import paths, synthetic
+from enet4y2 import paths
 from enet4y2.cfg import load_cfg
 from enet4y2.darknet import Network
+from enet4y2.data import synthetic
 from enet4y2.evaluate.inference import batched_detections
 
 

@@ -24,10 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from enet4y2 import paths, preflight, synthetic
+from enet4y2 import paths
 from enet4y2.cfg import write_cfg
+from enet4y2.data import synthetic
+from enet4y2.train import preflight
 
 SECONDS = re.compile(rb"^ (\d+): \S+, \S+ avg loss, \S+ rate, (\S+) seconds", re.M)
 
@@ -37,7 +39,7 @@ def iteration_seconds(log: bytes, skip: int) -> list[float]:
 
 
 def bench_overhead(rounds: int, iterations: int, batch: int, skip: int) -> None:
-    from tiny import tiny_cfg
+    from tests.tiny import tiny_cfg
 
     exe = paths.darknet_executable()
     if not exe.is_file():

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from enet4y2 import paths
-from enet4y2.anchors import iou_wh, kmeans_anchors
 from enet4y2.cfg import infer, parse_cfg, validate
+from enet4y2.cfg.anchors import iou_wh, kmeans_anchors
 
 TRUE = np.array([[10, 14], [23, 27], [37, 58], [81, 82], [135, 169], [344, 319]], float)
 

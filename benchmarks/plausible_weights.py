@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from enet4y2 import cfg as cfgmod
+from enet4y2.weights.fit import expected_size
 
 
 def write_plausible_weights(cfg: cfgmod.Cfg, out: Path, seed: int = 0) -> Path:
@@ -48,7 +49,7 @@ def write_plausible_weights(cfg: cfgmod.Cfg, out: Path, seed: int = 0) -> Path:
                        np.ones(n, np.float32).tobytes()]
         chunks.append(w.tobytes())
     data = b"".join(chunks)
-    expected = cfgmod.expected_weights_size(cfg)
+    expected = expected_size(cfg)
     if len(data) != expected:
         raise AssertionError(f"wrote {len(data)} bytes, darknet expects {expected}")
     out.write_bytes(data)

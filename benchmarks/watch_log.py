@@ -2,7 +2,7 @@
 
 Generates a darknet-format training log of --size-mb (default 1024) once (kept in --dir),
 then measures, in the same run:
-  * baseline: the seed's avgout.py algorithm (benchmarks/seed_avgout.py) on the whole log;
+  * baseline: the seed's avgout.py algorithm (tests/seed_avgout.py) on the whole log;
   * first render: a fresh `Watcher` reading the whole log and building one frame;
   * refresh: 1 MB of log appended, then `refresh()` + one frame (median of --repeat).
 Goals (issue 5): first render >= 20x faster than the baseline; refresh < 100 ms.
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from benchmarks.seed_avgout import SEED_STOP_ITER, seed_avgout
-from enet4y2.watch import ViewOptions, Watcher
+from enet4y2.cli.watch_view import ViewOptions, Watcher
+from tests.seed_avgout import SEED_STOP_ITER, seed_avgout
 
 CLEAR = "\x1b[H\x1b[J"
 REGION = ("v3 (iou loss, Normalizer: (iou: 0.07, obj: 1.00, cls: 1.00) Region {layer} Avg "

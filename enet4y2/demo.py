@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from enet4y2 import synthetic
+from enet4y2.data import synthetic
 
 
 @dataclass(frozen=True)

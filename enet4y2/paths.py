@@ -12,9 +12,6 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 
-#: The build record written by `make darknet` inside the darknet tree.
-BUILD_RECORD_NAME = ".enet4y2-build.json"
-
 
 def darknet_dir() -> Path:
     """The darknet tree in use: `$ENET4Y2_DARKNET_DIR` or `third_party/darknet`."""
@@ -30,10 +27,6 @@ def libdarknet_path() -> Path:
     return darknet_dir() / "libdarknet.so"
 
 
-def build_record_path() -> Path:
-    return darknet_dir() / BUILD_RECORD_NAME
-
-
 def darknet_built() -> bool:
     """True when both the darknet executable and libdarknet.so exist."""
     return darknet_executable().is_file() and libdarknet_path().is_file()
@@ -47,19 +40,3 @@ def shared_dir() -> Path:
 
 def reference_dir() -> Path:
     return shared_dir() / "reference"
-
-
-def read_build_record() -> dict | None:
-    """The record `make darknet` leaves beside the build (commit, flags, source), if any.
-
-    Keys: ``commit`` (str or None), ``commit_check`` ("git", "tree" or "unverified"),
-    ``source`` (where the tree came from), ``flags`` (GPU, CUDNN, CUDNN_HALF, OPENCV,
-    OPENMP, AVX as 0/1 and ARCH as text), ``built_at`` (ISO time).
-    """
-    import json
-
-    path = build_record_path()
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None

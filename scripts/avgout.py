@@ -21,10 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.column < 1 or args.bars < 1:
         ap.error("--column and --bars must be at least 1")
 
-    from enet4y2.avgout import avgout_text
+    from enet4y2.cli.watch_view import ViewOptions, build_table
     from enet4y2.errors import Enet4y2Error
-    from enet4y2.log import LogFollower
-    from enet4y2.watch import ViewOptions, build_table
+    from enet4y2.log.avgout import avgout_text
+    from enet4y2.log.parser import LogFollower
 
     follower = LogFollower(args.log)
     try:

@@ -20,8 +20,9 @@ end=$(date +%s.%N)
 echo "GPU build: $(echo "$end - $start" | bc) s wall"
 ldd "$dest/libdarknet.so" | grep -E "cublas|curand|cudnn|cudart|cuda\.so" || true
 ENET4Y2_DARKNET_DIR="$dest" $py -c "
-from enet4y2.darknet import _ffi
+from enet4y2.darknet import extension_path
+from enet4y2.build import record as build_record
 from enet4y2 import paths
-print('binding:', _ffi.extension_path())
-print('record:', paths.read_build_record()['flags'])
+print('binding:', extension_path())
+print('record:', build_record.read(paths.darknet_dir())['flags'])
 "

@@ -48,6 +48,6 @@ def tiny_detector():
     """A small enet4y2 really trained by darknet on generated data (see tests/tiny.py)."""
     if not paths.darknet_built():
         pytest.skip(NOT_BUILT)
-    from tiny import build_tiny_detector
+    from tests.tiny import build_tiny_detector
 
     return build_tiny_detector()

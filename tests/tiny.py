@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enet4y2 import cfg as cfgmod
-from enet4y2 import models, paths, synthetic
+from enet4y2 import paths
+from enet4y2.build import record as build_record
+from enet4y2.cfg import builders as models
+from enet4y2.data import synthetic
 
 CACHE = paths.REPO_ROOT / "build" / "test-cache"
 ANCHORS = [8, 8, 12, 12, 16, 16, 22, 22, 28, 28, 36, 36]
@@ -48,7 +51,7 @@ def tiny_cfg(max_batches: int = 300, **overrides) -> cfgmod.Cfg:
 
 def build_tiny_detector() -> TinyDetector:
     cfg_text = cfgmod.write_cfg(tiny_cfg())
-    record = paths.read_build_record() or {}
+    record = build_record.read() or {}
     key_src = json.dumps([cfg_text, DATASET, record.get("commit"), record.get("flags"),
                           Path(synthetic.__file__).read_text()], sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]

@@ -59,7 +59,7 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
         return
     if output is None:
         terminal.abort("nothing to write — give -o OUT.cfg (or use `cfg show`/`cfg check`)")
-    from enet4y2.cfg_files import generate
+    from enet4y2.modelfiles import generate
 
     with terminal.progress(transient=True) as bar:
         def progress(items, total):
@@ -100,7 +100,7 @@ def show(path: str, as_json: bool) -> None:
       enet4y2 cfg show cfg/enet4y2-coco.cfg
       enet4y2 cfg show my.cfg --json | jq .total_bflops
     """
-    from enet4y2.cfg_files import model_summary
+    from enet4y2.modelfiles import model_summary
 
     summary = model_summary(path)
     if as_json:
@@ -121,7 +121,7 @@ def check(path: str, as_json: bool) -> None:
       enet4y2 cfg check my.cfg
       enet4y2 cfg check my.cfg --json
     """
-    from enet4y2.cfg_files import check_file
+    from enet4y2.modelfiles import check_file
 
     report = check_file(path)
     if as_json:

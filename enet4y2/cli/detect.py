@@ -38,9 +38,9 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
     import json
     import time
 
-    from enet4y2 import detect as det
     from enet4y2 import images as imgs
     from enet4y2.darknet import Network
+    from enet4y2.detect import output as det
 
     for path in images:  # fail before loading the network
         if not path.is_file():

@@ -23,7 +23,7 @@ def doctor(as_json: bool) -> None:
 
     from rich.table import Table
 
-    from enet4y2 import doctor as doc
+    from enet4y2.build import doctor as doc
 
     report = doc.examine()
     if as_json:

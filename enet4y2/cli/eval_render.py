@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import sys
 
 from rich.markup import escape
 from rich.progress import (
@@ -20,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from enet4y2 import fdio
 from enet4y2.cli.terminal import terminal
 from enet4y2.evaluate.table import format_stat
 
@@ -81,24 +80,6 @@ def comparison_rich(table: dict) -> Table:
     return out
 
 
-@contextlib.contextmanager
-def _c_stdout_to_stderr(active: bool):
-    """While active, file descriptor 1 points at stderr: darknet's C code prints to
-    stdout, which would corrupt `--json` output."""
-    if not active:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def run_and_render(options: dict) -> None:
     """Run the evaluation with a progress display, then print the report."""
     from enet4y2.evaluate.cocoeval import summary_lines
@@ -120,7 +101,8 @@ def run_and_render(options: dict) -> None:
         progress.update(tasks[stage], completed=done, total=total)
 
     try:
-        with _c_stdout_to_stderr(as_json):
+        # darknet's C code prints on fd 1, which would corrupt --json on stdout
+        with fdio.redirected((1,), 2) if as_json else contextlib.nullcontext():
             report = run_eval(**options, progress=on_progress)
     finally:
         if tasks:

@@ -40,8 +40,8 @@ def fetch_coco(root: Path, mirror: str | None, jobs: int, labels_from_json: bool
       enet4y2 fetch-coco --root work --mirror http://mirror.lan/coco2014/ --jobs 8
       enet4y2 fetch-coco --root work --labels-from-json
     """
-    from enet4y2 import coco
     from enet4y2.cli.fetch_progress import ProgressObserver, ProgressSteps
+    from enet4y2.fetch import coco
 
     if dry_run:
         report = coco.fetch_coco(root, mirror=mirror, labels_from_json=labels_from_json,
@@ -63,7 +63,7 @@ def fetch_coco(root: Path, mirror: str | None, jobs: int, labels_from_json: bool
 def _print_plan(report, as_json: bool) -> None:
     from rich.table import Table
 
-    from enet4y2.download import human_bytes
+    from enet4y2.fetch.download import human_bytes
 
     if as_json:
         terminal.out.print_json(json.dumps(report.as_dict()))

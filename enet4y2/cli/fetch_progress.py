@@ -10,8 +10,8 @@ import threading
 
 from rich.progress import Progress, TaskID
 
-from enet4y2.coco import Steps
-from enet4y2.download import Observer
+from enet4y2.fetch.coco import Steps
+from enet4y2.fetch.download import Observer
 
 
 class ProgressObserver(Observer):

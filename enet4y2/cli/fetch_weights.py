@@ -36,8 +36,8 @@ def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, r
       enet4y2 fetch-weights enet4y2-coco --dir backup4y2
       enet4y2 fetch-weights backbone --mirror http://mirror.lan/weights/
     """
-    from enet4y2 import weights_catalogue as wc
     from enet4y2.cli.fetch_progress import ProgressObserver
+    from enet4y2.fetch import weights as wc
 
     wc.resolve_names(names)  # unknown names fail before any progress display
     with terminal.progress(transfer=True) as progress:

@@ -50,7 +50,7 @@ def train(data, cfg, weights, weights_cfg, gpus, warmup_single_gpu, calc_map, re
       enet4y2 watch backup/train.log                                   # from another shell
     """
     from enet4y2.cli.train_view import TerminalReporter
-    from enet4y2.train_session import TrainOptions, run
+    from enet4y2.train.session import TrainOptions, run
 
     opts = TrainOptions(data=data, cfg=cfg, weights=weights, weights_cfg=weights_cfg,
                         gpus=gpus, calc_map=calc_map, resume=resume, clear=clear, log=log,

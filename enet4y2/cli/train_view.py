@@ -11,8 +11,8 @@ from pathlib import Path
 from rich.table import Table
 
 from enet4y2.cli.terminal import terminal
-from enet4y2.logstate import LogState
-from enet4y2.train_session import Outcome, Reporter
+from enet4y2.log.state import LogState
+from enet4y2.train.session import Outcome, Reporter
 
 #: Seconds between live-view redraws (darknet prints about one line per iteration).
 REFRESH = 1.0
@@ -90,7 +90,7 @@ class TerminalReporter(Reporter):
             self._last = now
 
     def _frame(self, state: LogState):
-        from enet4y2.watch import Header, ViewOptions, build_view
+        from enet4y2.cli.watch_view import Header, ViewOptions, build_view
 
         options = ViewOptions(bars=40, column=12, max_batches=self._max_batches)
         return build_view(state, Header(str(self._log), time.time(), socket.gethostname()),
@@ -108,7 +108,7 @@ class TerminalReporter(Reporter):
 
     def summary(self, outcome: Outcome) -> int:
         """Print how the run ended; returns the exit status."""
-        from enet4y2.train_process import nan_message
+        from enet4y2.train.process import nan_message
 
         result, state = outcome.result, outcome.result.state
         last = state.last

@@ -40,19 +40,15 @@ def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, cs
     """
     from pathlib import Path
 
+    from enet4y2.cfg.model import c_atoi, net_option
+    from enet4y2.cli.watch_view import ViewOptions, Watcher, frame_width, parse_size
     from enet4y2.errors import MissingFileError
-    from enet4y2.watch import (
-        ViewOptions,
-        Watcher,
-        frame_width,
-        max_batches_from_cfg,
-        parse_size,
-    )
 
     size = parse_size(plot_size)
     if size is None:
         terminal.abort(f"--plot-size {plot_size!r} is not WxH (64..8192 each): use e.g. 1000x600")
-    max_batches = max_batches_from_cfg(Path(cfg).read_text(errors="replace")) if cfg else None
+    value = net_option(Path(cfg).read_text(errors="replace"), "max_batches") if cfg else None
+    max_batches = c_atoi(value) or None if value is not None else None
     if cfg and max_batches is None:
         terminal.warn(f"{cfg} has no max_batches in [net]; estimating it from the log")
     plain = not terminal.out.is_terminal

@@ -36,7 +36,7 @@ def info(path: str, cfg_path: str | None, as_json: bool) -> None:
       enet4y2 weights info backup/enet4y2-coco_last.weights
       enet4y2 weights info enetb0.conv.132 --cfg cfg/enet4y2-coco.cfg --json
     """
-    from enet4y2.weights import describe
+    from enet4y2.modelfiles import describe
 
     report = describe(path, cfg_path)
     if as_json:
@@ -72,7 +72,7 @@ def cut(src: str, cfg_path: str, layers: int | None, target: str | None,
       enet4y2 weights cut enetb0_final.weights --cfg efficientnet_b0.cfg \\
           --for cfg/enet4y2-coco.cfg -o enetb0.conv.132
     """
-    from enet4y2.weights import cut_file
+    from enet4y2.modelfiles import cut_file
 
     report = cut_file(src, cfg_path, layers=layers, target=target, output=output)
     if as_json:

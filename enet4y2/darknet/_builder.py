@@ -44,6 +44,7 @@ void enet4y2_free_network(network *net);
 void enet4y2_flush(void);
 unsigned int enet4y2_fp_fast(void);
 void enet4y2_fp_restore(unsigned int saved);
+#define ENET4Y2_FTZ_DAZ ...
 """
 
 # Our own helper (not darknet's): one pass over darknet's detections into a flat float
@@ -86,7 +87,7 @@ static void enet4y2_free_network(network *net)
    for the calling thread, which would change float results of all other code in the
    process. The loader restores IEEE mode; darknet's calls run in its own fast mode. */
 #if defined(__x86_64__) || defined(__i386__)
-#define ENET4Y2_FTZ_DAZ 0x8040u
+#define ENET4Y2_FTZ_DAZ 0x8040u  /* MXCSR: flush-to-zero | denormals-are-zero */
 static unsigned int enet4y2_fp_fast(void)
 {
     unsigned int saved = _mm_getcsr();
@@ -95,6 +96,7 @@ static unsigned int enet4y2_fp_fast(void)
 }
 static void enet4y2_fp_restore(unsigned int saved) { _mm_setcsr(saved); }
 #else
+#define ENET4Y2_FTZ_DAZ 0u
 static unsigned int enet4y2_fp_fast(void) { return 0; }
 static void enet4y2_fp_restore(unsigned int saved) { (void)saved; }
 #endif

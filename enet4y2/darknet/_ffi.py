@@ -26,15 +26,19 @@ def extension_path() -> Path | None:
     return None
 
 
-_loaded: dict[Path, tuple] = {}
-_FTZ_DAZ = 0x8040  # MXCSR bits: flush-to-zero, denormals-are-zero
+_loaded: dict[Path, tuple] = {}  # by extension path
+_by_dir: dict[Path, tuple] = {}  # by darknet dir: the fast path of later calls
 
 
 def load():
     """(ffi, lib) of the binding for the darknet in use; NotBuiltError naming
     `make darknet` when absent. Loaded once per build location."""
+    found = _by_dir.get(paths.darknet_dir())
+    if found is not None:
+        return found
     path = extension_path()
     if path in _loaded:
+        _by_dir[paths.darknet_dir()] = _loaded[path]
         return _loaded[path]
     if path is None:
         raise NotBuiltError(f"the darknet binding is not built in {paths.darknet_dir()}: "
@@ -49,6 +53,7 @@ def load():
     # Loading libdarknet (-Ofast) set flush-to-zero/denormals-are-zero on this thread;
     # give the process its IEEE behaviour back (darknet's calls switch it on themselves).
     lib = module.lib
-    lib.enet4y2_fp_restore(lib.enet4y2_fp_fast() & ~_FTZ_DAZ)
+    lib.enet4y2_fp_restore(lib.enet4y2_fp_fast() & ~lib.ENET4Y2_FTZ_DAZ)
     _loaded[path] = module.ffi, lib
+    _by_dir[paths.darknet_dir()] = _loaded[path]
     return _loaded[path]

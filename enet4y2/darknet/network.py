@@ -1,26 +1,30 @@
-"""`Network`: a darknet detector loaded through libdarknet.
+"""`Network`: a darknet detector loaded through libdarknet, composed of the thin calls in
+`enet4y2.darknet.low`.
 
-Darknet ends the process on a bad file, so every input is checked in Python first (cfg
-parses and validates, weights size fits the cfg, image array shape/dtype). The network
-handle is freed in one place (an `ffi.gc` destructor that `close()` triggers early);
-darknet's detections are copied into numpy and freed before a call returns. The input
-buffer is allocated once per network and reused; the forward pass runs without the GIL.
+Darknet ends the process on a bad file, so every input is checked in Python first
+(`precheck`: cfg parses and validates, weights size fits the cfg; image array
+shape/dtype): the one place where darknet's failures become Python exceptions. The handle
+is freed once (`close()` or the GC); darknet's detections are copied into numpy and freed
+before a call returns. The input buffer is allocated once per network and reused; the
+forward pass runs without the GIL; a lock makes concurrent calls take turns.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from enet4y2.darknet import preprocess
-from enet4y2.errors import DarknetError, ImageError, MissingFileError, WeightsError
+from enet4y2.cfg import load_cfg, validate
+from enet4y2.darknet import low, preprocess
+from enet4y2.data.files import read_names
+from enet4y2.errors import DataError, ImageError, MissingFileError, WeightsError
+from enet4y2.weights.fit import match_weights
 
 
 class Detection(NamedTuple):
@@ -62,25 +66,20 @@ def _names(names: str | os.PathLike | Sequence[str] | None) -> tuple[str, ...] |
     if names is None:
         return None
     if isinstance(names, (str, os.PathLike)):
-        from enet4y2.datafile import read_names
-
         return tuple(read_names(names))
     return tuple(names)
 
 
 def precheck(cfg_path: Path, weights_path: Path | None):
     """Everything darknet would exit() on, as Python exceptions. Returns the parsed cfg."""
-    from enet4y2 import cfg as cfgmod
-    from enet4y2 import weights as wmod
-
     if not cfg_path.is_file():
         raise MissingFileError(f"cfg not found: {cfg_path}")
-    cfg = cfgmod.load_cfg(cfg_path)
-    cfgmod.validate(cfg)
+    cfg = load_cfg(cfg_path)
+    validate(cfg)
     if weights_path is not None:
         if not weights_path.is_file():
             raise MissingFileError(f"weights not found: {weights_path}")
-        match = wmod.match_weights(weights_path, cfg)
+        match = match_weights(weights_path, cfg)
         if match.kind != "full":
             hint = (f"they hold only the first {match.layers} layers (a backbone): train "
                     f"from them, or cut/choose the right file" if match.kind == "backbone"
@@ -88,40 +87,6 @@ def precheck(cfg_path: Path, weights_path: Path | None):
             raise WeightsError(f"{weights_path} has {match.actual_size} bytes but {cfg_path} "
                                f"needs {match.expected_size}: {hint}")
     return cfg
-
-
-@contextmanager
-def _darknet_fp(lib):
-    """Darknet's own float mode (flush denormals, as its -Ofast executable runs) for the
-    duration of its calls; the caller's mode is restored after."""
-    saved = lib.enet4y2_fp_fast()
-    try:
-        yield
-    finally:
-        lib.enet4y2_fp_restore(saved)
-
-
-@contextmanager
-def _captured_output(lib, sink: list[str], quiet: bool):
-    """Route C-level stdout/stderr into `sink` while darknet loads (fd-level dup2)."""
-    if not quiet:
-        yield
-        return
-    with tempfile.TemporaryFile() as tmp:
-        saved = [os.dup(1), os.dup(2)]
-        try:
-            lib.enet4y2_flush()
-            os.dup2(tmp.fileno(), 1)
-            os.dup2(tmp.fileno(), 2)
-            yield
-        finally:
-            lib.enet4y2_flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-            tmp.seek(0)
-            sink.append(tmp.read().decode(errors="replace"))
 
 
 class Network:
@@ -134,51 +99,40 @@ class Network:
 
     def __init__(self, cfg: str | os.PathLike, weights: str | os.PathLike | None = None, *,
                  batch: int = 1, names=None, verbose: bool = False) -> None:
-        from enet4y2.darknet._ffi import load
-
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
         self.cfg_path = Path(cfg)
         self.weights_path = Path(weights) if weights is not None else None
         self._cfg = precheck(self.cfg_path, self.weights_path)
         self.names = _names(names)
-        self._ffi, self._lib = ffi, lib = load()
-        log: list[str] = []
-        weights_arg = (str(self.weights_path).encode() if self.weights_path is not None
-                       else ffi.NULL)
-        with _captured_output(lib, log, quiet=not verbose), _darknet_fp(lib):
-            raw = lib.load_network_custom(str(self.cfg_path).encode(), weights_arg, 0, batch)
-        self.load_log = "".join(log)
         self._verbose = verbose
+        log: list[str] = []
+        self._net, info = low.load(self.cfg_path, self.weights_path, batch,
+                                   capture=None if verbose else log)
+        self.load_log = "".join(log)
+        self._info = info
         self._first_forward = True
-        if raw == ffi.NULL:
-            raise DarknetError(f"darknet could not load {self.cfg_path}")
-        self._net = ffi.gc(raw, lib.enet4y2_free_network)
-        self.batch = raw.batch
-        self.width, self.height, self.channels = raw.w, raw.h, raw.c
-        last = raw.layers[raw.n - 1]
-        self.classes = last.classes
-        self._nms_kind = last.nms_kind
-        self._beta_nms = last.beta_nms
-        self.letterbox_default = bool(raw.letter_box)
+        self._lock = threading.Lock()
+        self.batch = info.batch
+        self.width, self.height, self.channels = info.width, info.height, info.channels
+        self.classes = info.classes
+        self.letterbox_default = info.letter_box
         if self.names is not None and len(self.names) < self.classes:
-            raise ValueError(f"{len(self.names)} names for {self.classes} classes")
+            self.close()
+            raise DataError(f"{len(self.names)} names for {self.classes} classes — the "
+                            "names file must list every class of the cfg")
         self._input = np.zeros((self.batch, self.channels, self.height, self.width), np.float32)
-        self._input_ptr = ffi.cast("float *", ffi.from_buffer(self._input))
-        self._image = ffi.new("image *", {"w": self.width, "h": self.height,
-                                          "c": self.channels, "data": self._input_ptr})
-        self._set_rows(1024)
-
-    def _set_rows(self, capacity: int) -> None:
-        self._rows = np.empty((capacity, 7), np.float32)
-        self._rows_ptr = self._ffi.cast("float *", self._ffi.from_buffer(self._rows))
+        self._input_ptr = low.float_pointer(self._input)
+        self._image = low.image_struct(self.width, self.height, self.channels,
+                                       self._input_ptr)
+        self._rows = np.empty((1024, 7), np.float32)
 
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:
         """Free the darknet network now (idempotent)."""
         net, self._net = getattr(self, "_net", None), None
         if net is not None:
-            self._ffi.release(net)
+            low.release(net)
 
     def __enter__(self) -> Network:
         return self
@@ -191,14 +145,17 @@ class Network:
             raise ValueError("the network is closed")
         return self._net
 
+    def _first_capture(self) -> list[str] | None:
+        """darknet prints its CPU features ("Used AVX") on the first forward pass."""
+        capture = [] if self._first_forward and not self._verbose else None
+        self._first_forward = False
+        return capture
+
     # -- inference ---------------------------------------------------------------------
     def predict_raw(self) -> None:
         """The bare forward pass over the prepared input buffer (benchmarks' limit)."""
-        lib = self._lib
-        with _captured_output(lib, [], quiet=self._first_forward and not self._verbose), \
-                _darknet_fp(lib):
-            lib.network_predict_ptr(self._handle(), self._input_ptr)
-        self._first_forward = False
+        with self._lock:
+            low.predict(self._handle(), self._input_ptr, self._first_capture())
 
     @property
     def input_buffer(self) -> np.ndarray:
@@ -213,46 +170,26 @@ class Network:
     def detect_batch(self, images: Sequence[np.ndarray], thresh: float = 0.25,
                      hier: float = 0.5, nms: float = 0.45,
                      letterbox: bool | None = None) -> list[Detections]:
-        """Detect in up to `batch` images with one forward pass."""
+        """Detect in up to `batch` images with one forward pass. Thread-safe: calls from
+        several threads take turns (one network has one input buffer)."""
         if not 1 <= len(images) <= self.batch:
             raise ValueError(f"detect_batch takes 1..{self.batch} images, got {len(images)}")
         letterbox = self.letterbox_default if letterbox is None else letterbox
-        for i, image in enumerate(images):
-            try:
-                preprocess.prepare(image, self._input[i], letterbox=letterbox)
-            except ImageError as exc:
-                if len(images) == 1:
-                    raise
-                raise ImageError(f"image {i}: {exc}") from None
-        net, lib, ffi = self._handle(), self._lib, self._ffi
-        n = len(images)
-        with _darknet_fp(lib):
-            with _captured_output(lib, [], quiet=self._first_forward and not self._verbose):
-                # darknet prints its CPU features ("Used AVX") on the first forward pass
-                pairs = lib.network_predict_batch(net, self._image[0], n, self.width,
-                                                  self.height, thresh, hier, ffi.NULL, 1, 0)
-            self._first_forward = False
-            try:
-                return [self._collect(pairs[i].dets, pairs[i].num, image, thresh, nms,
-                                      letterbox) for i, image in enumerate(images)]
-            finally:
-                lib.free_batch_detections(pairs, n)
+        with self._lock:
+            for i, image in enumerate(images):
+                try:
+                    preprocess.prepare(image, self._input[i], letterbox=letterbox)
+                except ImageError as exc:
+                    if len(images) == 1:
+                        raise
+                    raise ImageError(f"image {i}: {exc}") from None
+            found, self._rows = low.predict_detections(
+                self._handle(), self._image, len(images), self._info, thresh, hier, nms,
+                self._rows, self._first_capture())
+        return [self._detections(rows, image, letterbox)
+                for rows, image in zip(found, images, strict=True)]
 
-    def _collect(self, dets, num: int, image: np.ndarray, thresh: float, nms: float,
-                 letterbox: bool) -> Detections:
-        lib = self._lib
-        if nms > 0:
-            if self._nms_kind == lib.DEFAULT_NMS:
-                lib.do_nms_sort(dets, num, self.classes, nms)
-            else:
-                lib.diounms_sort(dets, num, self.classes, nms, self._nms_kind, self._beta_nms)
-        while True:
-            cap = len(self._rows)
-            n = lib.enet4y2_copy_detections(dets, num, self.classes, thresh, self._rows_ptr, cap)
-            if n <= cap:
-                break
-            self._set_rows(n)
-        rows = self._rows[:n]
+    def _detections(self, rows: np.ndarray, image: np.ndarray, letterbox: bool) -> Detections:
         src_h, src_w = image.shape[:2]
         boxes = preprocess.boxes_to_pixels(rows[:, :4], src_w, src_h, self.width, self.height,
                                            letterbox)

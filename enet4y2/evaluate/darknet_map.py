@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from enet4y2 import paths
 from enet4y2.errors import DarknetError, MissingFileError, NotBuiltError
+from enet4y2.proc import Child
 
 _NUM = r"([-+]?(?:nan|inf|\d+(?:\.\d*)?))"
 _CLASS = re.compile(
@@ -100,24 +100,17 @@ def run_darknet_map(data: str | os.PathLike, cfg: str | os.PathLike,
                           thresh=thresh, executable=exe)
     # darknet resolves the data file's relative paths against its working directory:
     # run it where the user is, like `./darknet detector map` would be.
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks: list[bytes] = []
-    pending = b""
     try:
-        assert proc.stdout is not None
-        while chunk := os.read(proc.stdout.fileno(), 65536):
-            chunks.append(chunk)
-            pending += chunk
-            *pieces, pending = re.split(rb"[\r\n]", pending)
-            if on_progress:
-                counts = [int(p) for p in pieces if p.strip().isdigit()]
-                if counts:
-                    on_progress(counts[-1])
-        code = proc.wait()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
+        with Child(command, die_with_parent=True) as child:
+            for line in child.lines():
+                chunks.append(line.encode() + b"\n")
+                if on_progress and line.strip().isdigit():
+                    on_progress(int(line.strip()))
+            code = child.wait()
+    except OSError as exc:
+        raise DarknetError(f"cannot start {exe}: {exc.strerror} — rebuild it with "
+                           "`make darknet`") from None
     text = b"".join(chunks).decode("utf-8", "replace")
     if code != 0:
         lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]

@@ -150,12 +150,6 @@ def check_results(results: object, gt_image_ids: Iterable[int],
     return results
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def read_json(path: str | os.PathLike, what: str) -> object:
     """Load a JSON file; missing or malformed files become one-line errors."""
     path = Path(path)

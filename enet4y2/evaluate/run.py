@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enet4y2 import datafile
 from enet4y2.cfg import load_cfg
-from enet4y2.errors import DataError, MissingFileError, NotBuiltError
+from enet4y2.darknet import Network, ensure_built
+from enet4y2.data import files as datafile
+from enet4y2.errors import DataError, MissingFileError
 from enet4y2.evaluate import cocoeval, inference, yolo_gt
 from enet4y2.evaluate import darknet_map as map_run
 from enet4y2.evaluate.results import (
@@ -76,23 +77,10 @@ def prepare(data_path: str | os.PathLike | None, list_path: str | os.PathLike | 
     return EvalSetup(image_paths, names, gt, ids, "YOLO labels", warnings)
 
 
-def _network_class():
-    """The binding's Network, or a one-line error when it is not built."""
-    try:
-        from enet4y2.darknet import Network
-    except NotBuiltError:
-        raise
-    except ImportError:
-        raise NotBuiltError("the darknet binding is not built; run `make darknet`") from None
-    return Network
-
-
 def infer_results(setup: EvalSetup, cfg: str | os.PathLike, weights: str | os.PathLike, *,
                   batch: int = 1, thresh: float = 0.005, letterbox: bool = False,
                   progress: Progress | None = None) -> list[dict]:
     """Run the model over the list through the binding; COCO results with GT ids."""
-    Network = _network_class()
-
     for what, path in (("cfg", cfg), ("weights", weights)):
         if not Path(path).is_file():
             raise MissingFileError(f"{what} {path} not found; check the path")
@@ -236,7 +224,7 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
             if not Path(path).is_file():
                 raise MissingFileError(f"{what} {path} not found; check the path")
         if pycoco:
-            _network_class()  # not built: say so before reading labels or running darknet
+            ensure_built()  # not built: say so before reading labels or running darknet
         run_map = darknet_map or not pycoco
         if run_map and not data:
             raise DataError("darknet's mAP run needs --data (valid=, names=)")

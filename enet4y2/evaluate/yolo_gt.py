@@ -14,7 +14,8 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
-from enet4y2.datafile import label_path
+from enet4y2.data.files import label_path
+from enet4y2.data.labels import parse_label_text
 from enet4y2.errors import DataError, ImageError, MissingFileError
 from enet4y2.evaluate.results import image_id_from_name
 
@@ -47,25 +48,18 @@ def image_size_from_header(head: bytes) -> tuple[int, int] | None:
 
 
 def parse_yolo_labels(text: str, num_classes: int, where: str = "label file") -> np.ndarray:
-    """`class xc yc w h` lines (normalised) -> float array (N, 5). Bad lines are errors."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields:
-            continue
-        try:
-            cls = int(fields[0])
-            xc, yc, w, h = (float(f) for f in fields[1:5])
-            if len(fields) < 5:
-                raise ValueError
-        except ValueError:
-            raise DataError(f"{where}:{number}: expected `class x y w h`, got {line.strip()!r}; "
-                            "fix the label file") from None
-        if not 0 <= cls < num_classes:
-            raise DataError(f"{where}:{number}: class {cls} is outside 0..{num_classes - 1}; "
-                            "fix the label or the number of classes")
-        rows.append((cls, xc, yc, w, h))
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+    """`class xc yc w h` lines (normalised) -> float array (N, 5). Lines that are not
+    five numbers, and classes outside 0..num_classes-1, are errors."""
+    rows, problems = parse_label_text(text, num_classes)
+    for p in problems:
+        if p.kind == "format":
+            raise DataError(f"{where}:{p.line}: expected `class x y w h`, got {p.raw!r}; "
+                            "fix the label file")
+        if p.kind == "class":
+            raise DataError(f"{where}:{p.line}: class {int(float(p.raw.split()[0]))} is "
+                            f"outside 0..{num_classes - 1}; fix the label or the number of "
+                            "classes")
+    return rows
 
 
 def coco_gt_from_yolo(images: Sequence[tuple[int, str, int, int, np.ndarray]],

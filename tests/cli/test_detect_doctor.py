@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from enet4y2 import cfg as cfgmod
-from enet4y2 import paths
+from enet4y2.build import record as build_record
 from enet4y2.cli import main
+from enet4y2.weights.fit import expected_size
+from tests.tiny import tiny_cfg
 
 
 def run(args, **kw):
@@ -29,9 +31,9 @@ def no_build(tmp_path, monkeypatch):
 def small_model(tmp_path):
     """A cfg and a zero-filled weights file of exactly the size darknet would write."""
     cfg_path = tmp_path / "small.cfg"
-    cfg_path.write_text(cfgmod.write_cfg(__import__("tiny").tiny_cfg()))
+    cfg_path.write_text(cfgmod.write_cfg(tiny_cfg()))
     weights = tmp_path / "small.weights"
-    size = cfgmod.expected_weights_size(cfgmod.load_cfg(cfg_path))
+    size = expected_size(cfgmod.load_cfg(cfg_path))
     weights.write_bytes(struct.pack("<iiiQ", 0, 2, 5, 0) + b"\0" * (size - 20))
     image = tmp_path / "img.png"
     cv2.imwrite(str(image), np.zeros((20, 30, 3), np.uint8))
@@ -74,7 +76,7 @@ def test_doctor_without_a_build(no_build):
 def test_doctor_with_the_build():
     result = run(["doctor", "--json"], catch_exceptions=False)
     report = json.loads(result.stdout)
-    assert report["build"] == paths.read_build_record()
+    assert report["build"] == build_record.read()
     assert report["binding"].startswith("ok")
     result = run(["doctor"], catch_exceptions=False)
     assert "build flags" in result.stdout and report["build"]["commit"][:12] in result.stdout

@@ -6,9 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from coco_builders import build_gt, perfect_results
 
 from enet4y2.cli import main
+from enet4y2.weights.fit import expected_size
+from tests.coco_builders import build_gt, perfect_results
 
 
 @pytest.fixture
@@ -193,14 +194,13 @@ def test_missing_fast_backend_says_how_to_install(files, monkeypatch):
 def test_pycoco_without_the_binding_is_one_line(files, monkeypatch):
     import struct
 
-    from tiny import tiny_cfg
-
     from enet4y2 import cfg as cfgmod
+    from tests.tiny import tiny_cfg
 
     monkeypatch.setenv("ENET4Y2_DARKNET_DIR", str(files / "no-darknet"))
     cfg = tiny_cfg()
     (files / "x.cfg").write_text(cfgmod.write_cfg(cfg))
-    size = cfgmod.expected_weights_size(cfg)
+    size = expected_size(cfg)
     (files / "x.weights").write_bytes(struct.pack("<iiiQ", 0, 2, 5, 0) + bytes(size - 20))
     (files / "l.txt").write_text("a_1.jpg\n")
     result = _run(["--cfg", files / "x.cfg", "--weights", files / "x.weights", "--pycoco",

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from enet4y2 import weights_catalogue
 from enet4y2.cli import main
+from enet4y2.fetch import weights as weights_catalogue
+from enet4y2.weights.fit import expected_size
 from tests import mini_coco
 from tests.range_server import RangeServer, serve
 
@@ -84,10 +85,9 @@ def weights_server(monkeypatch):
     """A mirror holding stand-in weights files, with the catalogue pinned to their sha1s."""
     # The backbone stand-in is shaped like the real one: a header, then at least the floats
     # of the 132 layers the detectors share (and a classifier head after them).
-    from enet4y2 import cfg as cfgmod
-    from enet4y2 import models
+    from enet4y2.cfg import builders as models
 
-    shared = cfgmod.expected_weights_size(models.enet4y2_coco_cfg(), models.BACKBONE_LAYERS)
+    shared = expected_size(models.enet4y2_coco_cfg(), models.BACKBONE_LAYERS)
     rng = np.random.default_rng(0)
     backbone = struct.pack("<iiiQ", 0, 2, 5, 12345) + rng.random(
         (shared - 20 + 4000) // 4, dtype=np.float32).tobytes()

@@ -14,12 +14,13 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from enet4y2.cfg.model import c_atoi, net_option
 from enet4y2.cli import main
-from enet4y2.log import LogFollower
-from enet4y2.watch import Header, ViewOptions, build_view, max_batches_from_cfg
+from enet4y2.cli.watch_view import Header, ViewOptions, build_view
+from enet4y2.log.follower import LogFollower
 from tests.logsamples import iteration_line, training_log
 
-SNAPSHOT = Path(__file__).parent.parent / "snapshots" / "watch_frame.txt"
+SNAPSHOT = Path(__file__).parent.parent / "fixtures" / "snapshots" / "watch_frame.txt"
 
 
 @pytest.fixture
@@ -97,8 +98,8 @@ def test_cfg_gives_max_batches(log, tmp_path):
 
 def test_max_batches_of_the_reference_cfg(reference_dir):
     text = (reference_dir / "cfg" / "enet4y2-coco.cfg").read_text()
-    assert max_batches_from_cfg(text) > 0
-    assert max_batches_from_cfg("[convolutional]\nmax_batches=5\n") is None
+    assert c_atoi(net_option(text, "max_batches")) > 0
+    assert net_option("[convolutional]\nmax_batches=5\n", "max_batches") is None
 
 
 def test_missing_log_is_a_one_line_error(tmp_path):

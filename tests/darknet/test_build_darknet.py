@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from enet4y2 import DARKNET_PINNED_COMMIT, build, paths
+from enet4y2 import DARKNET_PINNED_COMMIT, paths
+from enet4y2.build import make as build
 
 pytestmark = pytest.mark.darknet
 

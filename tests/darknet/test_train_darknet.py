@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tiny import tiny_cfg
 
-from enet4y2 import synthetic
 from enet4y2.cfg import write_cfg
 from enet4y2.cli import main
-from enet4y2.weights import read_header
+from enet4y2.data import synthetic
+from enet4y2.weights.fit import read_header
+from tests.tiny import tiny_cfg
 
 pytestmark = pytest.mark.darknet
 HEADER = re.compile(r"^# enet4y2 train \S+ \| command: .*darknet detector train .*-dont_show",
@@ -129,7 +129,7 @@ def test_classifier_weights_are_cut_and_loaded_by_darknet(workdir):
     import numpy as np
 
     from enet4y2.cfg import infer
-    from enet4y2.train import classifier_cfg
+    from enet4y2.cfg.builders import classifier_cfg
 
     floats = infer(classifier_cfg(1000)).param_count
     values = np.random.default_rng(0).uniform(0.01, 0.05, floats).astype("<f4")
@@ -149,7 +149,7 @@ def test_classifier_weights_are_cut_and_loaded_by_darknet(workdir):
 
 
 def test_map_lands_in_the_log(workdir):
-    from enet4y2.log import LogParser, MapReport
+    from enet4y2.log.parser import LogParser, MapReport
 
     result = train("--cfg", write_tiny(4), "--map", "--quiet")
     assert result.exit_code == 0, result.stderr

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from coco_builders import build_gt, perfect_results
+
+from tests.coco_builders import build_gt, perfect_results
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The parser over text captured from real `darknet detector map` runs (pinned upstream,
-CPU build) of a small 2-class model; tests/data/darknet_map/*.txt."""
+CPU build) of a small 2-class model; tests/fixtures/darknet_map/*.txt."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from enet4y2.errors import DarknetError
 from enet4y2.evaluate import map_command, parse_map_output
 from enet4y2.evaluate.darknet_map import json_safe
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "darknet_map"
+DATA = Path(__file__).resolve().parent.parent / "fixtures" / "darknet_map"
 
 
 def _text(name: str) -> str:

@@ -37,7 +37,7 @@ def binding():
 
 
 def test_darknet_map_run(tiny):
-    from enet4y2.datafile import read_names
+    from enet4y2.data.files import read_names
     from enet4y2.evaluate.run import run_darknet_map
 
     seen = []
@@ -77,7 +77,7 @@ def test_batched_inference_matches_single(tiny, binding, tmp_path):
 
 def test_cli_pycoco_and_darknet_map(tiny, binding, tmp_path, monkeypatch):
     from enet4y2.cli import main
-    from enet4y2.datafile import read_list
+    from enet4y2.data.files import read_list
     from enet4y2.evaluate.results import image_id_from_name
 
     monkeypatch.chdir(tmp_path)

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from enet4y2.datafile import label_path as label_path_for
+from enet4y2.data.files import label_path as label_path_for
 from enet4y2.errors import DataError
 from enet4y2.evaluate import evaluate, load_yolo_gt
 from enet4y2.evaluate.yolo_gt import (

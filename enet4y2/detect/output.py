@@ -1,0 +1,73 @@
+"""Detection output: text like darknet's `-ext_output`, JSON-lines records, annotated
+images. Formatting and drawing are pure; decoding lives in `enet4y2.images`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from enet4y2.darknet import Detections
+from enet4y2.errors import ImageError
+from enet4y2.fileio import atomic_write
+
+
+def _name(dets: Detections, class_id: int) -> str:
+    if dets.names and class_id < len(dets.names):
+        return dets.names[class_id]
+    return str(class_id)
+
+
+def ext_output(dets: Detections) -> str:
+    """Lines as darknet's `detector test -ext_output` prints them (sorted by left edge)."""
+    order = np.argsort(dets.boxes[:, 0], kind="stable") if len(dets) else []
+    lines = []
+    for i in order:
+        x, y, w, h = (float(v) for v in dets.boxes[i])
+        lines.append(f"{_name(dets, int(dets.classes[i]))}: {dets.scores[i] * 100:.0f}%\t"
+                     f"(left_x: {round(x):4d}   top_y: {round(y):4d}   "
+                     f"width: {round(w):4d}   height: {round(h):4d})")
+    return "\n".join(lines)
+
+
+def draw(image: np.ndarray, dets: Detections) -> np.ndarray:
+    """A copy of `image` with boxes and labels drawn (colour per class)."""
+    out = image.copy()
+    thickness = max(1, round(min(out.shape[:2]) * 0.004))
+    for d in dets:
+        hue = (d.class_id * 47) % 180
+        colour = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0].tolist()
+        p1 = (round(d.x), round(d.y))
+        p2 = (round(d.x + d.w), round(d.y + d.h))
+        cv2.rectangle(out, p1, p2, colour, thickness)
+        label = f"{d.name or d.class_id} {d.confidence:.2f}"
+        cv2.putText(out, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    colour, 1, cv2.LINE_AA)
+    return out
+
+
+def encode_image(image: np.ndarray, suffix: str) -> bytes:
+    """The image encoded in the format its file name's suffix says (.jpg, .png, ...)."""
+    try:
+        ok, buf = cv2.imencode(suffix, image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise ImageError(f"cannot encode an image as {suffix or 'a file without extension'} "
+                         "— use .jpg or .png")
+    return buf.tobytes()
+
+
+def save_image(path: Path, image: np.ndarray) -> None:
+    """Write an image atomically, in the format of its suffix."""
+    atomic_write(path, encode_image(image, path.suffix))
+
+
+def to_record(path: Path, image: np.ndarray, dets: Detections, ms: float) -> dict:
+    """One JSON-lines record for an image."""
+    return {"image": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "milliseconds": round(ms, 2),
+            "detections": [{**d._asdict(), "confidence": round(d.confidence, 6),
+                            "x": round(d.x, 2), "y": round(d.y, 2), "w": round(d.w, 2),
+                            "h": round(d.h, 2)} for d in dets]}

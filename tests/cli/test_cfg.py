@@ -1,0 +1,164 @@
+"""`enet4y2 cfg`: generate, show, check."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from enet4y2.cfg import infer, load_cfg, problems
+from enet4y2.cli import main
+
+
+def run(*args, ok=True):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=not ok)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_help_has_examples():
+    for args in (["cfg", "--help"], ["cfg", "show", "--help"], ["cfg", "check", "--help"]):
+        assert "Examples:" in run(*args).output
+
+
+def test_generate_custom_classes(tmp_path):
+    out = tmp_path / "x.cfg"
+    result = run("cfg", "--classes", "3", "-o", str(out))
+    assert f"wrote {out}" in result.output
+    cfg = load_cfg(out)
+    assert problems(cfg) == []
+    assert cfg.classes == 3
+    assert cfg.max_batches == 6000
+    assert cfg.net.options["steps"] == "4800,5400"
+    assert len(cfg.yolo_sections) == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["x.cfg"]
+
+
+def test_generate_from_names_with_size_heads_and_json(tmp_path):
+    names = tmp_path / "obj.names"
+    names.write_text("cat\ndog\n\nbird\n")
+    out = tmp_path / "o.cfg"
+    result = run("cfg", "--names", str(names), "--width", "608", "--height", "320",
+                 "--heads", "2", "--batch", "32", "--subdivisions", "16",
+                 "--max-batches", "9000", "-o", str(out), "--json")
+    summary = json.loads(result.stdout)
+    cfg = load_cfg(out)
+    assert summary["classes"] == cfg.classes == 3
+    assert summary["heads"] == len(cfg.yolo_sections) == 2
+    assert (cfg.width, cfg.height, cfg.batch, cfg.subdivisions) == (608, 320, 32, 16)
+    assert cfg.net.options["steps"] == "7200,8100"
+    assert summary["bflops"] == infer(cfg).total_bflops
+
+
+def test_generate_with_anchors(tmp_path):
+    out = tmp_path / "a.cfg"
+    run("cfg", "--classes", "2", "--anchors", "5,6, 7,8, 9,10, 20,30, 40,50, 60,70",
+        "-o", str(out))
+    assert load_cfg(out).yolo_sections[0].options["anchors"] == "5,6,7,8,9,10,20,30,40,50,60,70"
+
+
+def test_generate_with_anchors_from_dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    sizes = np.array([[0.05, 0.1], [0.3, 0.2], [0.6, 0.7]])
+    images = tmp_path / "images" / "train2014"
+    labels = tmp_path / "labels" / "train2014"
+    images.mkdir(parents=True)
+    labels.mkdir(parents=True)
+    listing = []
+    for i in range(60):
+        wh = sizes[i % 3] * np.exp(rng.normal(0, 0.02, 2))
+        (labels / f"{i}.txt").write_text(f"0 0.5 0.5 {wh[0]:.6f} {wh[1]:.6f}\n")
+        listing.append(f"{images}/{i}.jpg")
+    (tmp_path / "train.txt").write_text("\n".join(listing) + "\n")
+    data = tmp_path / "obj.data"
+    data.write_text(f"classes = 1\ntrain = {tmp_path / 'train.txt'}\n")
+    out = tmp_path / "k.cfg"
+    result = run("cfg", "--classes", "1", "--anchors-from", str(data), "--num-anchors", "3",
+                 "--heads", "3", "-o", str(out), "--json")
+    summary = json.loads(result.stdout)
+    assert summary["boxes"] == 60
+    assert summary["mean_iou"] > 0.9
+    cfg = load_cfg(out)
+    anchors = [int(v) for v in cfg.yolo_sections[0].options["anchors"].split(",")]
+    expect = (sizes * 416).round().astype(int).ravel().tolist()
+    assert np.allclose(anchors, expect, atol=3)
+    assert [s.options["mask"] for s in cfg.yolo_sections] == ["2", "1", "0"]
+    assert problems(cfg) == []
+
+
+def test_generate_user_errors(tmp_path):
+    out = str(tmp_path / "e.cfg")
+    cases = [
+        (["cfg", "--classes", "2", "--names", "x.names", "-o", out], "use one"),
+        (["cfg", "--width", "400", "-o", out], "multiples of 32"),
+        (["cfg", "--anchors", "1,2,3", "-o", out], "w,h pairs"),
+        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "not found — check --names"),
+        (["cfg", "--classes", "3"], "give -o OUT.cfg"),
+        (["cfg", "--classes", "3", "check", out], "is for generating a cfg"),
+        (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out], "no.data not found"),
+    ]
+    for args, expect in cases:
+        result = run(*args, ok=False)
+        assert result.exit_code == 1, (args, result.output)
+        assert expect in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.output
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "e.cfg").exists()
+
+
+def test_show_table_and_json(tmp_path):
+    out = tmp_path / "s.cfg"
+    run("cfg", "--classes", "3", "--heads", "2", "-o", str(out))
+    cfg = load_cfg(out)
+    model = infer(cfg)
+    table = run("cfg", "show", str(out)).output
+    assert "total" in table and f"{model.total_bflops:.3f}" in table
+    assert f"{model.param_count:,}" in table
+    data = json.loads(run("cfg", "show", str(out), "--json").stdout)
+    assert len(data["layers"]) == len(cfg.layers)
+    assert data["layers"][0]["output"] == [208, 208, 32]
+    assert data["weights_bytes"] == 20 + 4 * model.param_count
+
+
+def test_check_ok_and_problems(tmp_path):
+    good = tmp_path / "g.cfg"
+    run("cfg", "--classes", "5", "-o", str(good))
+    assert run("cfg", "check", str(good)).output.startswith(f"ok {good}: 164 layers")
+    bad = tmp_path / "b.cfg"
+    bad.write_text(good.read_text().replace("width=416", "width=410")
+                   .replace("classes=5", "classes=6", 1))
+    result = run("cfg", "check", str(bad), ok=False)
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) >= 3
+    assert all(line.startswith(f"✗ {bad}:") for line in lines)
+    assert any("width=410" in line for line in lines)
+    report = json.loads(run("cfg", "check", str(bad), "--json", ok=False).stdout)
+    assert report["ok"] is False and report["problems"] == [ln[2:] for ln in lines]
+
+
+def test_check_syntax_error_and_missing_file(tmp_path):
+    bad = tmp_path / "s.cfg"
+    bad.write_text("[net]\nwidth\n")
+    result = run("cfg", "check", str(bad), ok=False)
+    assert result.exit_code == 1
+    assert f"{bad}:2: cannot parse" in result.stdout
+    result = run("cfg", "show", str(tmp_path / "none.cfg"), ok=False)
+    assert result.exit_code == 1 and "no such cfg file" in result.stderr
+
+
+def test_learning_rate_and_burn_in(tmp_path):
+    from click.testing import CliRunner
+
+    from enet4y2.cfg import load_cfg
+    from enet4y2.cli import main
+
+    out = tmp_path / "lr.cfg"
+    result = CliRunner().invoke(main, ["cfg", "--classes", "2", "--learning-rate", "0.0005",
+                                       "--burn-in", "30", "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    net = load_cfg(out).net.options
+    assert float(net["learning_rate"]) == 0.0005 and net["burn_in"] == "30"

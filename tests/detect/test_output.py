@@ -1,0 +1,45 @@
+"""Formatting and drawing of detections (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from enet4y2.darknet import Detections
+from enet4y2.detect import output as detect
+
+
+def _dets(names=("cat", "dog")):
+    return Detections(classes=np.array([1, 0], np.int32),
+                      scores=np.array([0.876, 0.3049], np.float32),
+                      boxes=np.array([[50.4, 10.6, 20.2, 30.5], [3.0, 4.0, 5.0, 6.0]],
+                                     np.float32),
+                      objectness=np.array([0.9, 0.5], np.float32), names=names)
+
+
+def test_ext_output_is_darknets_format_sorted_by_left_edge():
+    lines = detect.ext_output(_dets()).splitlines()
+    assert lines == [
+        "cat: 30%\t(left_x:    3   top_y:    4   width:    5   height:    6)",
+        "dog: 88%\t(left_x:   50   top_y:   11   width:   20   height:   30)",
+    ]
+
+
+def test_ext_output_without_names_uses_class_ids():
+    assert detect.ext_output(_dets(names=None)).startswith("0: 30%")
+
+
+def test_record_for_json_lines():
+    image = np.zeros((40, 60, 3), np.uint8)
+    rec = detect.to_record(Path("a.jpg"), image, _dets(), 12.3456)
+    assert rec["width"] == 60 and rec["height"] == 40 and rec["milliseconds"] == 12.35
+    assert rec["detections"][0] == {"class_id": 1, "name": "dog", "confidence": 0.876,
+                                    "x": 50.4, "y": 10.6, "w": 20.2, "h": 30.5}
+
+
+def test_draw_marks_the_box_and_leaves_the_input_alone():
+    image = np.zeros((40, 60, 3), np.uint8)
+    out = detect.draw(image, _dets())
+    assert image.max() == 0
+    assert out[4, 3:9].any() and out.shape == image.shape  # top edge of the second box
