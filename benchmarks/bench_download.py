@@ -112,7 +112,8 @@ def interleaved(repeat: int, fns: dict, cleanup, server_pid: int | None = None):
 
 
 def bench_transfer(tmp: Path, size_mb: int, repeat: int, jobs: int) -> None:
-    from enet4y2.fetch.download import Downloader, FileSpec, available_cores
+    from enet4y2.fetch.download import Downloader, FileSpec
+    from enet4y2.fetch.verify import available_cores
 
     pub, out = tmp / "pub", tmp / "out"
     pub.mkdir()

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 
 from enet4y2.errors import ImageError, MissingFileError
@@ -17,8 +18,6 @@ from enet4y2.errors import ImageError, MissingFileError
 
 def decode(path: str | os.PathLike) -> np.ndarray:
     """BGR uint8 image; EXIF orientation ignored (darknet and COCO's sizes ignore it)."""
-    import cv2
-
     if not os.path.isfile(path):
         raise MissingFileError(f"image not found: {path}")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)

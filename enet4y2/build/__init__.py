@@ -4,6 +4,6 @@ serves it, or a clone, verified file by file), CUDA from the system or NVIDIA's 
 of what was built (`record`), and `doctor`, which reports on all of it.
 
 Owns: the pinned tree manifest (`pinned-tree.txt`) and the build record.
-May import: foundations (errors, fileio, paths, proc) and the binding's builder
-(`enet4y2.darknet._builder`).
+May import: foundations (errors, fileio, paths, proc), the binding's builder
+(`enet4y2.darknet._builder`) and safe extraction (`enet4y2.fetch.extract`).
 """

@@ -10,6 +10,7 @@ strictly as a clone. An archive of another commit is refused before it is unpack
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import os
 import shutil
@@ -101,8 +102,11 @@ def check_tree(path: Path, origin: str, allow_other: bool) -> Source:
 
 
 def _copy_if_changed(src: str, dst: str) -> str:
-    s, d = os.stat(src), (os.stat(dst) if os.path.exists(dst) else None)
-    if d is None or d.st_size != s.st_size or int(d.st_mtime) != int(s.st_mtime):
+    """Copy unless `dst` already holds the same bytes: an unchanged file keeps its mtime,
+    so upstream's make rebuilds only what changed (an archive unpacked again gives every
+    file a new mtime; its content decides)."""
+    if not (os.path.isfile(dst) and os.path.getsize(dst) == os.path.getsize(src)
+            and filecmp.cmp(src, dst, shallow=False)):
         shutil.copy2(src, dst)
     return dst
 

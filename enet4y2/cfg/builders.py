@@ -8,10 +8,14 @@ regenerates the committed cfg/ and data/ files.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from enet4y2.cfg.model import Cfg, Section
+from enet4y2.cfg.model import Cfg, Section, write_cfg
 from enet4y2.errors import CfgError
+from enet4y2.fileio import atomic_write
+from enet4y2.paths import REPO_ROOT
 
 # (output channels, repeats, kernel, stride of the first block) per stage, as in the
 # EfficientNet paper's table; like upstream's cfg, the 80-channel stage keeps stride 1
@@ -243,8 +247,6 @@ def coco_names() -> list[str]:
 
 def generated_files() -> dict[str, str]:
     """Relative path -> text of every file the project generates from these builders."""
-    from enet4y2.cfg.model import write_cfg
-
     return {
         "cfg/enet4y2-coco.cfg": write_cfg(enet4y2_coco_cfg()),
         "cfg/enet-coco.cfg": write_cfg(enet_coco_cfg()),
@@ -254,12 +256,6 @@ def generated_files() -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Write the generated files under a repository root (default: this checkout)."""
-    import sys
-    from pathlib import Path
-
-    from enet4y2.fileio import atomic_write
-    from enet4y2.paths import REPO_ROOT
-
     args = list(sys.argv[1:] if argv is None else argv)
     root = Path(args[0]) if args else REPO_ROOT
     for rel, text in generated_files().items():

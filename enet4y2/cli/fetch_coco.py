@@ -63,7 +63,7 @@ def fetch_coco(root: Path, mirror: str | None, jobs: int, labels_from_json: bool
 def _print_plan(report, as_json: bool) -> None:
     from rich.table import Table
 
-    from enet4y2.fetch.download import human_bytes
+    from enet4y2.fetch.space import human_bytes
 
     if as_json:
         terminal.out.print_json(json.dumps(report.as_dict()))

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from enet4y2.fileio import atomic_write
@@ -39,8 +40,6 @@ class Dataset:
 def draw_scene(rng: np.random.Generator, width: int, height: int,
                max_objects: int = 3) -> tuple[np.ndarray, list[Box]]:
     """One BGR image and its boxes; objects do not overlap."""
-    import cv2
-
     base = rng.integers(40, 200, 3)
     image = (base + rng.normal(0, 12, (height, width, 3))).clip(0, 255).astype(np.uint8)
     boxes: list[Box] = []
@@ -76,8 +75,6 @@ def label_lines(boxes: list[Box], width: int, height: int) -> str:
 def make_dataset(root: str | os.PathLike, *, train: int = 64, valid: int = 16,
                  width: int = 160, height: int = 128, seed: int = 0) -> Dataset:
     """Write the dataset under `root` (images, labels, train.txt, valid.txt, .data)."""
-    import cv2
-
     root = Path(root).resolve()
     rng = np.random.default_rng(seed)
     lists = {}

@@ -31,11 +31,9 @@ from enet4y2.fetch.download import (
     Downloader,
     FileSpec,
     Observer,
-    check_disk_space,
-    fetch_text,
-    free_bytes,
-    remote_size,
 )
+from enet4y2.fetch.http import fetch_text, remote_size
+from enet4y2.fetch.space import check_disk_space, free_bytes
 from enet4y2.fetch.verify import parse_sha256sums
 from enet4y2.fileio import atomic_write
 

@@ -14,9 +14,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import queue
-import shutil
-import socket
 import threading
 import time
 import urllib.error
@@ -28,9 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enet4y2.errors import DownloadError
-from enet4y2.fetch.verify import Manifest, git_blob_sha1_of, hash_file_into, sha256_of
+from enet4y2.fetch.http import USER_AGENT, range_start, reason, save_validator, total_size
+from enet4y2.fetch.verify import (
+    InlineHash,
+    Manifest,
+    PipelinedHash,
+    available_cores,
+    git_blob_sha1_of,
+    hash_file_into,
+    sha256_of,
+)
 
-USER_AGENT = "enet4y2-fetch/1"
 #: HTTP statuses worth another try; every other 4xx is final.
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 #: bytes per `readinto`: 1 MiB costs ~25 % more CPU per GB on loopback, 8 MiB leaves the
@@ -78,64 +83,6 @@ class Observer:
 
 class Cancelled(Exception):
     """Another download failed; this one stopped, leaving its `.part` for a resume."""
-
-
-def check_disk_space(
-    directory: Path, needed: int, free_probe: Callable[[Path], int] | None = None
-) -> int:
-    """Raise DownloadError when `directory`'s file system has less than `needed` bytes free.
-
-    `free_probe(directory) -> free bytes` is injectable (tests simulate a full disk).
-    Returns the free bytes found.
-    """
-    free = free_bytes(directory, free_probe)
-    if needed > free:
-        raise DownloadError(
-            f"not enough disk space in {directory}: need {human_bytes(needed)}, "
-            f"{human_bytes(free)} free; free some space or choose another directory"
-        )
-    return free
-
-
-def free_bytes(directory: Path, free_probe: Callable[[Path], int] | None = None) -> int:
-    """Free bytes on the file system that holds (or will hold) `directory`."""
-    existing = directory
-    while not existing.exists():
-        existing = existing.parent
-    return (free_probe or (lambda d: shutil.disk_usage(d).free))(existing)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
-
-
-def remote_size(url: str, timeout: float = 30.0) -> int | None:
-    """The Content-Length a HEAD request reports, or None when the server does not say."""
-    req = urllib.request.Request(url, method="HEAD", headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            length = resp.headers.get("Content-Length")
-            return int(length) if length is not None else None
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
-def fetch_text(url: str, timeout: float = 30.0) -> str | None:
-    """A small text file, or None when the server has no such file (404/410)."""
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        if exc.code in (404, 410):
-            return None
-        raise DownloadError(f"HTTP {exc.code} {exc.reason} for {url}; check the URL") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise DownloadError(f"cannot reach {url} ({_reason(exc)}); check the URL") from exc
 
 
 @dataclass
@@ -330,21 +277,21 @@ class Downloader:
                 raise _Retryable(message) from exc
             raise DownloadError(f"{message}; check the URL or --mirror") from exc
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            raise _Retryable(f"cannot download {spec.url} ({_reason(exc)})") from exc
+            raise _Retryable(f"cannot download {spec.url} ({reason(exc)})") from exc
         with resp:
-            total = _total_size(resp, have)
+            total = total_size(resp, have)
             if spec.size is not None and total is not None and total != spec.size:
                 # Known to be the wrong file before a byte is read: no point retrying.
                 raise DownloadError(
                     f"size mismatch for {spec.url}: the server has {total} bytes, expected "
                     f"{spec.size}; use a mirror with the right file (or a SHA256SUMS for it)")
-            if have and (resp.status != 206 or _range_start(resp) != have):
+            if have and (resp.status != 206 or range_start(resp) != have):
                 # Range ignored, or the file changed (If-Range): start from the first byte.
                 have = 0
                 digest = hashlib.sha256()
                 self.observer.restart(spec.name, 0)
             if not have:
-                _save_validator(resp, validator)
+                save_validator(resp, validator)
             self.observer.start(spec.name, spec.size or total, have)
             try:
                 self._stream(resp, part, have, digest, spec.name, hash_thread)
@@ -352,7 +299,7 @@ class Downloader:
                 raise
             except (OSError, http.client.HTTPException) as exc:
                 raise _Retryable(f"connection lost while downloading {spec.url} "
-                                 f"({_reason(exc)})") from exc
+                                 f"({reason(exc)})") from exc
             got = part.stat().st_size
             if total is not None and got < total:
                 raise _Retryable(f"connection closed early for {spec.url} ({got} of {total} bytes)")
@@ -365,7 +312,7 @@ class Downloader:
         disk), else right after each write, while the chunk is still in the cache.
         Socket errors propagate (worth a retry); file errors become a final DownloadError
         (a full disk is not the network's fault)."""
-        hasher = _PipelinedHash(digest) if hash_thread else _InlineHash(digest)
+        hasher = (PipelinedHash if hash_thread else InlineHash)(digest, TRANSFER_CHUNK)
         try:
             with _file_errors(part):
                 out = open(part, "r+b" if have else "wb", buffering=0)  # noqa: SIM115
@@ -397,61 +344,6 @@ def _file_errors(part: Path):
                             "free some space or choose another directory") from exc
 
 
-def available_cores() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-class _InlineHash:
-    """One buffer, hashed in the calling thread as soon as it is submitted."""
-
-    def __init__(self, digest) -> None:
-        self.digest = digest
-        self._buf = bytearray(TRANSFER_CHUNK)
-
-    def free_buffer(self) -> bytearray:
-        return self._buf
-
-    def submit(self, buf: bytearray, n: int) -> None:
-        self.digest.update(memoryview(buf)[:n])
-
-    def close(self) -> None:
-        pass
-
-
-class _PipelinedHash:
-    """Feeds chunks to `digest.update` on a worker thread, recycling a few buffers."""
-
-    def __init__(self, digest, buffers: int = 4) -> None:
-        self.digest = digest
-        self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(buffers):
-            self._free.put(bytearray(TRANSFER_CHUNK))
-        self._work: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._work.get()) is not None:
-            buf, n = item
-            self.digest.update(memoryview(buf)[:n])
-            self._free.put(buf)
-
-    def free_buffer(self) -> bytearray:
-        return self._free.get()
-
-    def submit(self, buf: bytearray, n: int) -> None:
-        self._work.put((buf, n))
-
-    def close(self) -> None:
-        """Wait until every submitted chunk is hashed."""
-        self._work.put(None)
-        self._thread.join()
-
-
 class _Retryable(Exception):
     """A failure another attempt may cure (connection, 5xx, bad bytes)."""
 
@@ -468,38 +360,3 @@ def _validator_path(part: Path) -> Path:
     return part.with_name(part.name + ".validator")
 
 
-def _save_validator(resp, path: Path) -> None:
-    """Keep the strong ETag (else Last-Modified) of a transfer that starts at byte 0."""
-    etag = resp.headers.get("ETag")
-    value = etag if etag and not etag.startswith("W/") else resp.headers.get("Last-Modified")
-    if value:
-        path.write_text(value + "\n")
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _range_start(resp) -> int | None:
-    """The first byte of a 206 answer, from `Content-Range: bytes START-END/TOTAL`."""
-    content_range = resp.headers.get("Content-Range") or ""
-    head = content_range.removeprefix("bytes ").split("-", 1)[0].strip()
-    return int(head) if head.isdigit() else None
-
-
-def _total_size(resp, have: int) -> int | None:
-    """The full file size from Content-Range (206) or Content-Length (200)."""
-    content_range = resp.headers.get("Content-Range")
-    if resp.status == 206 and content_range and "/" in content_range:
-        tail = content_range.rsplit("/", 1)[1].strip()
-        if tail.isdigit():
-            return int(tail)
-    length = resp.headers.get("Content-Length")
-    if length is not None and length.isdigit():
-        return int(length) + (have if resp.status == 206 else 0)
-    return None
-
-
-def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or exc
-    if isinstance(reason, socket.timeout):
-        return "timed out"
-    return str(reason) or type(reason).__name__

@@ -1,10 +1,13 @@
-"""Verification helpers: sha256 and git blob SHA-1 of files, `SHA256SUMS` parsing, and
-the manifest of computed hashes. No network, no terminal."""
+"""Verification helpers: sha256 and git blob SHA-1 of files, hashing a stream as it
+arrives (inline, or on a helper thread), `SHA256SUMS` parsing, and the manifest of
+computed hashes. No network, no terminal."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import queue
 import threading
 from pathlib import Path
 
@@ -95,3 +98,56 @@ class Manifest:
             atomic_write(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
+def available_cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class InlineHash:
+    """One buffer, hashed in the calling thread as soon as it is submitted."""
+
+    def __init__(self, digest, chunk: int) -> None:
+        self.digest = digest
+        self._buf = bytearray(chunk)
+
+    def free_buffer(self) -> bytearray:
+        return self._buf
+
+    def submit(self, buf: bytearray, n: int) -> None:
+        self.digest.update(memoryview(buf)[:n])
+
+    def close(self) -> None:
+        pass
+
+
+class PipelinedHash:
+    """Feeds chunks to `digest.update` on a worker thread, recycling a few buffers."""
+
+    def __init__(self, digest, chunk: int, buffers: int = 4) -> None:
+        self.digest = digest
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(buffers):
+            self._free.put(bytearray(chunk))
+        self._work: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._work.get()) is not None:
+            buf, n = item
+            self.digest.update(memoryview(buf)[:n])
+            self._free.put(buf)
+
+    def free_buffer(self) -> bytearray:
+        return self._free.get()
+
+    def submit(self, buf: bytearray, n: int) -> None:
+        self._work.put((buf, n))
+
+    def close(self) -> None:
+        """Wait until every submitted chunk is hashed."""
+        self._work.put(None)
+        self._thread.join()

@@ -15,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from enet4y2.data.files import ListFile, label_path, parse_data_file, parse_list, parse_names
 from enet4y2.data.labels import parse_label_text
 from enet4y2.errors import DataError, MissingFileError
@@ -147,9 +150,6 @@ def _stat_problem(path: Path) -> str | None:
 
 
 def _decode_problem(path: Path, label: Path, classes: int) -> list[str]:
-    import cv2
-    import numpy as np
-
     out = []
     try:
         raw = np.fromfile(path, dtype=np.uint8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -101,17 +102,15 @@ def test_no_source_says_how_to_provide_one(tmp_path):
         source.resolve(tmp_path / "third_party" / "darknet", None, False, allow_clone=False)
 
 
-def test_darknet_src_must_be_a_directory(tmp_path):
-    with pytest.raises(BuildError, match="is not a directory"):
+def test_darknet_src_must_be_a_directory_or_an_archive(tmp_path):
+    with pytest.raises(BuildError, match="neither a directory nor a .*tar.gz"):
         source.resolve(tmp_path / "dest", str(tmp_path / "nowhere"), False)
 
 
 def test_make_darknet_without_source_is_one_line(tmp_path):
-    # Through the module's entry point, as `make darknet` calls it: exit 1, one line.
-    import sys
-
+    # Through the command `make darknet` calls (`enet4y2 build`): exit 1, one line.
     env_dest = tmp_path / "dest"
-    proc = subprocess.run([sys.executable, "-m", "enet4y2.build.make", f"DEST={env_dest}",
+    proc = subprocess.run([sys.executable, "-m", "enet4y2", "build", f"DEST={env_dest}",
                            f"DARKNET_SRC={tmp_path / 'missing'}"], capture_output=True,
                           text=True)
     assert proc.returncode == 1

@@ -9,7 +9,8 @@ import os
 import pytest
 
 from enet4y2.errors import DownloadError
-from enet4y2.fetch.download import Downloader, FileSpec, Observer, check_disk_space
+from enet4y2.fetch.download import Downloader, FileSpec, Observer
+from enet4y2.fetch.space import check_disk_space
 from enet4y2.fetch.verify import git_blob_sha1_of, parse_sha256sums
 from tests.range_server import RangeServer
 
