@@ -103,7 +103,7 @@ def test_no_source_says_how_to_provide_one(tmp_path):
 
 
 def test_darknet_src_must_be_a_directory_or_an_archive(tmp_path):
-    with pytest.raises(BuildError, match="neither a directory nor a .*tar.gz"):
+    with pytest.raises(BuildError, match=r"neither a directory nor a .*tar\.gz"):
         source.resolve(tmp_path / "dest", str(tmp_path / "nowhere"), False)
 
 
