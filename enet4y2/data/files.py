@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from enet4y2.errors import DataError, MissingFileError
+from enet4y2.fileio import regular_file
 
 #: Extensions `replace_image_to_label` swaps for `.txt` (src/utils.c), in its order.
 IMAGE_EXTENSIONS = (".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".bmp", ".BMP",
@@ -96,10 +96,14 @@ def parse_names(text: str) -> list[str]:
 
 
 def _read(path: str | os.PathLike, what: str, hint: str) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise MissingFileError(f"{what} {p} not found — {hint}")
-    return p.read_text(errors="replace")
+    """The text of a small input file: UTF-8 with bad bytes replaced (darknet reads
+    bytes), a regular file only (a FIFO would hang, a folder cannot be read)."""
+    p = regular_file(path, what, hint)
+    try:
+        return p.read_text(errors="replace")
+    except OSError as exc:
+        raise MissingFileError(f"{what} {p} cannot be read ({exc.strerror}) — {hint}") \
+            from None
 
 
 def read_data_file(path: str | os.PathLike, hint: str = "check --data") -> dict[str, str]:

@@ -3,7 +3,6 @@ parser over what it prints (formats of upstream's `validate_detector_map`)."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
@@ -57,19 +56,6 @@ def parse_map_output(text: str) -> dict:
     if m := _DETS.search(text):
         result.update(detections=int(m.group(1)), unique_truths=int(m.group(2)))
     return result
-
-
-def json_safe(result: dict) -> dict:
-    """NaN (darknet's 0/0 precision) -> None, so the dict is strict JSON."""
-    def fix(value):
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if isinstance(value, list):
-            return [fix(v) for v in value]
-        if isinstance(value, dict):
-            return {k: fix(v) for k, v in value.items()}
-        return value
-    return fix(result)
 
 
 def map_command(data: str | os.PathLike, cfg: str | os.PathLike, weights: str | os.PathLike,

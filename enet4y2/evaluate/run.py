@@ -22,7 +22,7 @@ from enet4y2.evaluate.results import (
     read_json,
 )
 from enet4y2.evaluate.table import EVEN_WITHIN, comparison_table
-from enet4y2.fileio import atomic_write_json
+from enet4y2.fileio import atomic_write_json, strict
 
 ONLY_DETECTED_WARNING = (
     "--only-detected-images scores only images with at least one detection (the seed's "
@@ -175,7 +175,7 @@ def run_darknet_map(data_path: str | os.PathLike, cfg: str | os.PathLike,
         result, _ = map_run.run_darknet_map(data_path, cfg, weights,
                                                 iou_thresh=iou_thresh, points=points,
                                                 thresh=thresh, on_progress=on_progress)
-    return map_run.json_safe(result)
+    return strict(result)
 
 
 def save_results(path: str | os.PathLike, results: list[dict]) -> Path:

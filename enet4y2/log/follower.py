@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from enet4y2.errors import MissingFileError
+from enet4y2.fileio import regular_file
 from enet4y2.log.events import Event
 from enet4y2.log.parser import LogParser
 from enet4y2.log.state import LogState
@@ -48,6 +49,7 @@ class LogFollower:
 
     def _poll(self, want_events: bool) -> list[Event]:
         events: list[Event] = []
+        regular_file(self.path, "log file")  # a FIFO or /dev/zero would never end
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
@@ -65,14 +67,6 @@ class LogFollower:
                         events += new
                     else:
                         self.state.update_table(*self._parser.feed_table(chunk))
-        except FileNotFoundError:
-            raise MissingFileError(
-                f"log file {self.path} not found: give the path darknet's output goes to"
-            ) from None
-        except IsADirectoryError:
-            raise MissingFileError(
-                f"{self.path} is a directory: give the log file darknet's output goes to"
-            ) from None
         except OSError as exc:
             raise MissingFileError(
                 f"cannot read {self.path}: {exc.strerror}: check the path and its permissions"

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from enet4y2.fileio import json_text
 from enet4y2.log.events import ITERATION_COLUMNS, Complaint, Event, Iteration, MapReport
 
 #: Column order of `LogState.columns()`.
@@ -246,7 +246,7 @@ class LogState:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return json_text(self.to_dict(), indent=2)
 
 
 def _effective(table: np.ndarray, segments: list[list[int]]) -> np.ndarray:

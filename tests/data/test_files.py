@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from enet4y2.data.files import label_path, parse_data_file, parse_list, replace_data_value
+import os
+
+import pytest
+
+from enet4y2.data.files import (
+    label_path,
+    parse_data_file,
+    parse_list,
+    read_data_file,
+    read_list,
+    replace_data_value,
+)
+from enet4y2.errors import MissingFileError
 
 
 def test_label_path_maps_coco_and_voc_folders_only():
@@ -60,3 +72,14 @@ def test_readers(tmp_path):
         read_list(tmp_path / "empty.txt")
     with pytest.raises(MissingFileError, match="check --data"):
         read_list(tmp_path / "none.txt", "check --data")
+
+
+def test_inputs_that_are_not_files_are_one_line_errors(tmp_path):
+    fifo = tmp_path / "x.data"
+    os.mkfifo(fifo)
+    for path, says in ((fifo, "not a regular file"), (tmp_path, "is a directory"),
+                       (tmp_path / "none.data", "not found")):
+        with pytest.raises(MissingFileError, match=says):
+            read_data_file(path)
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe/img/a.jpg\n")  # not UTF-8: no traceback
+    assert read_list(tmp_path / "bad.txt") == ["\ufffd\ufffd/img/a.jpg"]

@@ -10,7 +10,7 @@ import pytest
 
 from enet4y2.errors import DarknetError
 from enet4y2.evaluate import map_command, parse_map_output
-from enet4y2.evaluate.darknet_map import json_safe
+from enet4y2.fileio import strict
 
 DATA = Path(__file__).resolve().parent.parent / "fixtures" / "darknet_map"
 
@@ -57,7 +57,7 @@ def test_nan_precision_is_read_and_made_json_safe():
         "precision = -nan, recall = 0.00, F1-score = -nan")
     result = parse_map_output(text)
     assert math.isnan(result["precision"]) and result["recall"] == 0.0
-    assert json_safe(result)["precision"] is None
+    assert strict(result)["precision"] is None
 
 
 def test_output_without_map_is_an_error():

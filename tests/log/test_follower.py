@@ -74,3 +74,11 @@ def test_missing_file_is_a_one_line_error(tmp_path):
 def test_directory_is_a_one_line_error(tmp_path):
     with pytest.raises(MissingFileError, match="is a directory"):
         LogFollower(tmp_path).poll()
+
+
+def test_pipes_and_devices_are_refused_not_read_forever(tmp_path):
+    fifo = tmp_path / "train.log"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(MissingFileError, match="not a regular file"):
+            LogFollower(path).poll()
