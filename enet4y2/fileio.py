@@ -4,12 +4,14 @@ The one implementation every module uses."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from enet4y2.errors import MissingFileError, OutputError
@@ -110,3 +112,27 @@ def refuse_overwrite(output: str | os.PathLike, inputs: Iterable[str | os.PathLi
         if source is not None and same_file(output, source):
             raise OutputError(f"{what} {output} is the input {source} — writing it would "
                               "destroy the input; choose another path")
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created, holding our PID) for the block; another
+    holder makes it an OutputError naming that PID. The kernel drops the lock when the
+    process ends, however it ends, so a killed run never leaves a stale lock."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot create the lock {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise OutputError(f"{what} is in use by another process (pid {holder}, lock "
+                              f"{path}) — wait for it to end, or use another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

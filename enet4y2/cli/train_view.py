@@ -116,8 +116,11 @@ class TerminalReporter(Reporter):
         if state.complaints:
             counts = ", ".join(f"{k} x{v}" for k, v in state.complaints.most_common())
             terminal.warn(f"darknet complained: {counts} (see {outcome.log})")
-        newest = f"newest weights: {outcome.newest}" if outcome.newest else \
-            "no weights written yet"
+        newest = _newest_line(outcome)
+        for broken in outcome.broken:
+            terminal.err.print(f"[bold red]error:[/] darknet wrote {broken.path}, which is "
+                               f"{broken.problem}; it is not offered as a result",
+                               soft_wrap=True)
         if result.stopped_on_nan and result.nan is not None:
             terminal.err.print(f"[bold red]error:[/] {nan_message(result.nan)}; darknet "
                                f"stopped (--on-nan warn to go on)", soft_wrap=True)
@@ -146,5 +149,21 @@ class TerminalReporter(Reporter):
                           f"{result.nan.iteration} (--on-nan warn): these weights are "
                           "probably useless")
         avg = f", avg loss {last.avg_loss:.4f}" if last else ""
+        if outcome.broken:
+            terminal.info(newest)
+            terminal.info(f"resume: {outcome.resume}")
+            return 1
         terminal.info(f"training finished{where}{avg}; {newest}; log: {outcome.log}")
         return 0
+
+
+def _newest_line(outcome: Outcome) -> str:
+    """Which weights this run saved, the iteration they hold, what a resume redoes."""
+    newest = outcome.newest
+    if newest is None:
+        return ("no weights saved in this run (darknet saves _last.weights every 100 "
+                "iterations)")
+    held = f" (iteration {newest.iteration})" if newest.iteration is not None else ""
+    redone = outcome.redone
+    lost = f"; {redone} iterations after it will be redone" if redone else ""
+    return f"newest weights: {newest.path}{held}{lost}"

@@ -5,6 +5,8 @@ under supervision. The CLI passes a `Reporter` to render; this module prints not
 from __future__ import annotations
 
 import os
+import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +16,11 @@ from enet4y2.build import record as build_record
 from enet4y2.cfg import load_cfg, validate
 from enet4y2.data.files import replace_data_value
 from enet4y2.errors import DataError, NotBuiltError, UsageError
-from enet4y2.fileio import atomic_write
+from enet4y2.fileio import atomic_write, exclusive_lock
 from enet4y2.log.state import LogState
 from enet4y2.train import preflight
 from enet4y2.train.plan import (
     header_line,
-    newest_weights,
     parse_gpus,
     plan_steps,
     resume_command,
@@ -27,9 +28,13 @@ from enet4y2.train.plan import (
     write_warmup_cfg,
 )
 from enet4y2.train.process import RunResult, first_divergence, nan_message, run_darknet
+from enet4y2.train.saved import SavedWeights, check_resume, inspect, saved_since
 from enet4y2.train.start import WeightsChoice, select_weights
+from enet4y2.weights.format import training_outputs
 
 BAD_LIST_NAME = "preflight-bad.txt"
+#: Held while a run uses the backup folder (darknet would mix two runs' weights).
+LOCK_NAME = ".enet4y2-train.lock"
 
 
 @dataclass(frozen=True)
@@ -69,42 +74,74 @@ class Outcome:
     result: RunResult
     log: Path
     backup: Path
-    resume: str  # the command that resumes this training
+    resume: str  # the command that goes on from here (with --resume only when it works)
     weights: WeightsChoice
-    newest: Path | None = None  # the newest <cfg stem>_*.weights in backup/
+    #: weights darknet wrote during this run, newest first, each checked against the cfg
+    saved: list[SavedWeights] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)
+
+    @property
+    def newest(self) -> SavedWeights | None:
+        """The newest complete weights this run wrote (never a file of an earlier run)."""
+        return next((s for s in self.saved if s.ok), None)
+
+    @property
+    def broken(self) -> list[SavedWeights]:
+        """Weights this run wrote that are not the whole model (truncated, ...)."""
+        return [s for s in self.saved if not s.ok]
+
+    @property
+    def redone(self) -> int | None:
+        """Iterations logged after the newest weights: a resume does them again."""
+        last, newest = self.result.state.last, self.newest
+        if last is None or newest is None or newest.iteration is None:
+            return None
+        return max(last.iteration - newest.iteration, 0)
 
 
 def run(opts: TrainOptions, reporter: Reporter | None = None,
         cwd: Path | None = None) -> Outcome:
     """Check everything, then train; returns how darknet ended (errors before darknet
-    starts raise `Enet4y2Error`)."""
+    starts raise `Enet4y2Error`). One run at a time per backup folder (a lock holds it)."""
     rep = reporter or Reporter()
     cwd = cwd or Path.cwd()
     if opts.resume and (opts.weights or opts.clear):
         raise UsageError("--resume continues from backup/<cfg>_last.weights — drop "
-                           "--weights/--clear, or drop --resume")
+                         "--weights/--clear, or drop --resume")
     if opts.on_nan not in ("stop", "warn"):
         raise UsageError(f"--on-nan {opts.on_nan!r}: use stop or warn")
     gpus = parse_gpus(opts.gpus)
     cfg = load_cfg(opts.cfg)
     validate(cfg)
+    check = preflight.check_data(opts.data, cfg.classes, cwd)
+    if check.problems:
+        raise DataError("; ".join(check.problems) + " — fix the .data file")
+    try:
+        check.backup.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"backup = {check.options.get('backup')}: cannot create "
+                        f"{check.backup} ({exc.strerror}) — point backup= at a writable "
+                        "folder") from None
+    with exclusive_lock(check.backup / LOCK_NAME, f"backup folder {check.backup}"):
+        return _run_locked(opts, rep, cwd, cfg, gpus, check)
 
-    data_path = _preflight(opts, cfg.classes, cwd, rep)
-    check = preflight.check_data(data_path, cfg.classes, cwd)
+
+def _run_locked(opts: TrainOptions, rep: Reporter, cwd: Path, cfg, gpus: list[int],
+                check: preflight.DataCheck) -> Outcome:
     backup = check.backup
-
+    data_path = _preflight(opts, check, cwd, rep)
     if opts.resume:
-        start = resume_weights(backup, opts.cfg)
-        choice = WeightsChoice(start, "resume", f"resuming from {start}")
+        start = check_resume(resume_weights(backup, opts.cfg), cfg)
+        choice = WeightsChoice(start.path, "resume", f"resuming from {start.path} "
+                               f"(iteration {start.iteration})")
     else:
         classifier = load_cfg(opts.weights_cfg) if opts.weights_cfg else None
         choice = select_weights(opts.weights, cfg, backup, classifier)
     (rep.warn if choice.kind == "scratch" else rep.info)(choice.note)
-
     exe = paths.darknet_executable()
     if not exe.is_file():
         raise NotBuiltError(f"{exe}: darknet is not built — run `make darknet`")
+
     log = Path(opts.log) if opts.log else backup / "train.log"
     resume = resume_command(opts.data, opts.cfg, gpus=opts.gpus, calc_map=opts.calc_map,
                             log=opts.log, skip_bad=opts.skip_bad)
@@ -134,6 +171,7 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
                        max_batches=cfg.max_batches, gpus=gpus, calc_map=opts.calc_map,
                        clear=opts.clear, warmup=warmup, extra=opts.extra)
     commands, result = [], None
+    started = time.time_ns() - 1_000_000_000  # file times lag the clock by up to a tick
     for step in steps:
         if step.warmup:
             warm_cfg = write_warmup_cfg(Path(opts.cfg), backup)
@@ -144,26 +182,32 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
         if not result.ok or result.interrupted:
             break
     assert result is not None
-    return _outcome(result, log, backup, resume, choice, opts, commands)
+    saved = saved_since(backup, opts.cfg, cfg, started)
+    last = training_outputs(backup, opts.cfg)["last"]
+    if not (last.is_file() and inspect(last, cfg).ok):  # --resume would fail: start over
+        resume = shlex.join(["enet4y2", "train", *_argv(opts)])
+    return Outcome(result, log, backup, resume, choice, saved, commands)
 
 
-def _outcome(result, log, backup, resume, choice, opts, commands) -> Outcome:
-    return Outcome(result, log, backup, resume, choice, newest_weights(backup, opts.cfg),
-                   commands)
+def _argv(opts: TrainOptions) -> list[str]:
+    """The options of this run as `enet4y2 train` takes them."""
+    argv = ["--data", opts.data, "--cfg", opts.cfg]
+    for flag, value in (("--weights", opts.weights), ("--weights-cfg", opts.weights_cfg),
+                        ("--gpus", opts.gpus), ("--log", opts.log)):
+        if value:
+            argv += [flag, value]
+    for flag, on in (("--map", opts.calc_map), ("--clear", opts.clear),
+                     ("--skip-bad", opts.skip_bad), ("--check-all", opts.check_all),
+                     ("--warmup-single-gpu", opts.warmup_single_gpu)):
+        if on:
+            argv.append(flag)
+    return [*argv, *(["--", *opts.extra] if opts.extra else [])]
 
 
-def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Path:
-    """Check the .data file and its lists; returns the .data path darknet should get
-    (a cleaned copy in backup/ when --skip-bad dropped files)."""
-    check = preflight.check_data(opts.data, classes, cwd)
-    if check.problems:
-        raise DataError("; ".join(check.problems) + " — fix the .data file")
-    try:
-        check.backup.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"backup = {check.options.get('backup')}: cannot create "
-                        f"{check.backup} ({exc.strerror}) — point backup= at a writable "
-                        "folder") from None
+def _preflight(opts: TrainOptions, check: preflight.DataCheck, cwd: Path,
+               rep: Reporter) -> Path:
+    """Check the .data file's lists; returns the .data path darknet should get (a cleaned
+    copy in backup/ when --skip-bad dropped files)."""
     lists = {"train": check.train}
     if opts.calc_map and check.valid and check.valid != check.train:
         lists["valid"] = check.valid
@@ -194,7 +238,10 @@ def _preflight(opts: TrainOptions, classes: int, cwd: Path, rep: Reporter) -> Pa
     for key, (listing, bad) in bad_by_list.items():
         if not bad:
             continue
-        clean = check.backup / f"{lists[key].stem}.clean.txt"
+        stem = lists[key].stem
+        if any(p.stem == stem for k, p in lists.items() if k != key):
+            stem = f"{stem}.{key}"  # train and valid lists of one name: keep them apart
+        clean = check.backup / f"{stem}.clean.txt"
         preflight.write_clean_list(listing, bad, clean)
         text = replace_data_value(text, key, os.fspath(clean.resolve()))
         rep.info(f"--skip-bad: training on {clean} (your {lists[key]} is unchanged)")

@@ -98,38 +98,49 @@ def test_classes_mismatch_is_refused(setup):
     assert "classes = 2, but the cfg's yolo layers have classes=3" in result.stderr
 
 
-def _outcome(tmp_path, result):
+def _outcome(tmp_path, result, saved=()):
     from enet4y2.train.session import Outcome
     from enet4y2.train.start import WeightsChoice
 
     return Outcome(result, tmp_path / "train.log", tmp_path, "enet4y2 train --resume",
-                   WeightsChoice(None, "scratch", ""), tmp_path / "t_last.weights")
+                   WeightsChoice(None, "scratch", ""), list(saved))
 
 
 def test_summary_of_a_killed_run(tmp_path, capsys):
     from enet4y2.cli.train_view import TerminalReporter
     from enet4y2.log.parser import LogParser
     from enet4y2.train.process import RunResult
+    from enet4y2.train.saved import SavedWeights
 
     result = RunResult(returncode=-9, tail=[f"line {i}" for i in range(20)])
     result.state.update(LogParser().feed(
         b" 7: 1.0, 2.0 avg loss, 0.001 rate, 0.5 seconds, 8 images, 1.0 hours left\n"
         b"Wrong annotation: class_id = 9. But class_id should be [from 0 to 1]\n"))
-    code = TerminalReporter(live=False).summary(_outcome(tmp_path, result))
+    saved = [SavedWeights(tmp_path / "t_final.weights", 3, 7, "truncated: 10 of 99 bytes"),
+             SavedWeights(tmp_path / "t_last.weights", 2, 5, None)]
+    code = TerminalReporter(live=False).summary(_outcome(tmp_path, result, saved))
     err = capsys.readouterr().err
     assert code == 137
     assert "error: darknet was killed by SIGKILL at iteration 7" in err
     assert "  line 0\n" in err and "  line 19\n" in err
     assert "resume: enet4y2 train --resume" in err
     assert "wrong_annotation x1" in err
+    # the newest weights of this run that are whole, the iteration they hold, the loss
+    assert "newest weights: " + str(tmp_path / "t_last.weights") + " (iteration 5); " \
+        "2 iterations after it will be redone" in err
+    assert "t_final.weights, which is truncated: 10 of 99 bytes" in err
 
 
 def test_summary_exit_status_follows_darknet(tmp_path, capsys):
     from enet4y2.cli.train_view import TerminalReporter
     from enet4y2.train.process import RunResult
+    from enet4y2.train.saved import SavedWeights
 
     reporter = TerminalReporter(live=False)
     assert reporter.summary(_outcome(tmp_path, RunResult(returncode=0))) == 0
+    truncated = [SavedWeights(tmp_path / "t_final.weights", 3, 7, "truncated: 1 of 9 bytes")]
+    assert reporter.summary(_outcome(tmp_path, RunResult(returncode=0), truncated)) == 1
+    assert "t_final.weights, which is truncated" in capsys.readouterr().err
     assert reporter.summary(_outcome(tmp_path, RunResult(returncode=2))) == 2
     assert "darknet exited with status 2" in capsys.readouterr().err
     interrupted = RunResult(returncode=-2, interrupted=2)
