@@ -94,10 +94,10 @@ def test_one_run_per_backup_folder(setup, tmp_path):
     # the holder is gone (even killed): the lock went with it
     with pytest.raises(NotBuiltError):
         run(TrainOptions(data="synth.data", cfg="tiny.cfg"))
-    with exclusive_lock(backup / LOCK_NAME, "backup"):
-        with pytest.raises(OutputError, match=r"pid \d+"):
-            with exclusive_lock(backup / LOCK_NAME, "backup"):
-                pass
+    with exclusive_lock(backup / LOCK_NAME, "backup"), \
+            pytest.raises(OutputError, match=r"pid \d+"), \
+            exclusive_lock(backup / LOCK_NAME, "backup"):
+        pass
 
 
 def test_saved_weights_are_judged_against_the_cfg(tmp_path):
