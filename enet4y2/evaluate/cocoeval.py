@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 
 from enet4y2.errors import DataError, NotBuiltError
+from enet4y2.evaluate.records import check_gt_records
 from enet4y2.evaluate.results import check_results, read_json
 from enet4y2.fileio import atomic_write_json
 
@@ -62,14 +63,9 @@ def load_backend(backend: str):
 
 
 def check_gt(gt: object) -> dict:
-    """A COCO GT dict with images, annotations and categories, else a one-line error."""
-    if not isinstance(gt, dict) or not all(k in gt for k in ("images", "annotations",
-                                                              "categories")):
-        raise DataError("the ground truth is not a COCO instances file (needs images, "
-                        "annotations and categories); give an instances_*.json as --gt")
-    if not gt["categories"]:
-        raise DataError("the ground truth has no categories; give an instances_*.json as --gt")
-    return gt
+    """A COCO GT dict with images, annotations and categories whose records COCOeval
+    can read, else a one-line error naming the first bad record."""
+    return check_gt_records(gt)
 
 
 def evaluate(gt: dict, results: list[dict], image_ids: Iterable[int] | None = None, *,

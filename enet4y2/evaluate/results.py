@@ -9,11 +9,13 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 import numpy as np
 
 from enet4y2.errors import DataError, MissingFileError
+from enet4y2.evaluate.records import check_result_records
+from enet4y2.fileio import regular_file
 
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 
@@ -112,22 +114,12 @@ def check_results(results: object, gt_image_ids: Iterable[int],
                   gt_category_ids: Iterable[int]) -> list[dict]:
     """Validate a COCO results list against the GT; return it. One-line `DataError`s for
     what pycocotools would crash on or, worse, silently score as zero."""
-    if not isinstance(results, list):
-        raise DataError("the results file is not a JSON list of detections "
-                        "(expected [{image_id, category_id, bbox, score}, ...])")
+    results = check_result_records(results)
     if not results:
         raise DataError("the results file holds no detections; nothing to evaluate "
                         "(check the model, its weights and --thresh)")
-    try:
-        image_ids = {int(r["image_id"]) for r in results}
-        category_ids = {int(r["category_id"]) for r in results}
-        for r in results:
-            if len(r["bbox"]) != 4:
-                raise ValueError
-            float(r["score"])
-    except (KeyError, TypeError, ValueError):
-        raise DataError("a result lacks image_id, category_id, a 4-number bbox or score; "
-                        "expected COCO detection results") from None
+    image_ids = {r["image_id"] for r in results}
+    category_ids = {r["category_id"] for r in results}
     known_images = set(int(i) for i in gt_image_ids)
     if image_ids == {0} and 0 not in known_images:
         raise DataError(
@@ -152,11 +144,12 @@ def check_results(results: object, gt_image_ids: Iterable[int],
 
 def read_json(path: str | os.PathLike, what: str) -> object:
     """Load a JSON file; missing or malformed files become one-line errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"{what} {path} not found; check the path")
+    path = regular_file(path, what)
     try:
         with open(path, "rb") as handle:
             return json.load(handle)
-    except ValueError as exc:
-        raise DataError(f"{what} {path} is not valid JSON ({exc}); re-create it") from None
+    except (ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise DataError(f"{what} {path} is not valid JSON ({why}) — re-create it") from None
+    except OSError as exc:
+        raise MissingFileError(f"{what} {path} cannot be read ({exc.strerror})") from None

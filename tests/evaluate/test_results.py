@@ -106,7 +106,7 @@ def test_detection_class_outside_categories_is_an_error():
 @pytest.mark.parametrize(("results", "message"), [
     ([], "holds no detections"),
     ({"image_id": 1}, "not a JSON list"),
-    ([{"image_id": 1, "category_id": 3}], "lacks image_id"),
+    ([{"image_id": 1, "category_id": 3}], r"result #0 .*score is missing"),
     ([{"image_id": 0, "category_id": 3, "bbox": [0, 0, 1, 1], "score": 1}] * 3,
      "#5412"),
     ([{"image_id": 42, "category_id": 3, "bbox": [0, 0, 1, 1], "score": 1}],
@@ -125,3 +125,50 @@ def test_image_id_zero_is_fine_when_the_gt_has_it():
     assert check_results(results, [0, 1], [3]) == results
 
 
+
+
+_GOOD = {"image_id": 1, "category_id": 3, "bbox": [0.0, 0.0, 5.0, 5.0], "score": 0.5}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"bbox": [0, 0, float("nan"), 5]}, "not a finite number"),
+    ({"bbox": [0, 0, -5, 5]}, "negative width"),
+    ({"bbox": [0, 0, 5]}, "not a list of 4"),
+    ({"category_id": "3"}, "category_id is missing or not an integer"),
+    ({"image_id": 1.0}, "image_id is missing or not an integer"),
+    ({"image_id": True}, "image_id is missing or not an integer"),
+    ({"score": float("inf")}, "score is missing or not a finite number"),
+    ({"score": float("nan")}, "score is missing or not a finite number"),
+    ({"score": "0.9"}, "score is missing or not a finite number"),
+])
+def test_results_that_would_score_silently_wrong_are_refused(change, message):
+    results = [dict(_GOOD), dict(_GOOD, **change)]
+    with pytest.raises(DataError, match=rf"result #1 .*{message}") as info:
+        check_results(results, [1, 2], [3, 7])
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("where", "change", "message"), [
+    ("annotations", {"bbox": [0, 0, float("nan"), 1]}, "annotation #0 .*finite"),
+    ("annotations", {"area": None}, "annotation #0 .*area is missing"),
+    ("annotations", {"id": "1"}, "annotation #0 .*id is missing or not an integer"),
+    ("images", {"id": None}, "image #0 .*id is missing"),
+    ("categories", {"id": 3.5}, "category #0 .*id is missing"),
+])
+def test_ground_truth_records_are_checked(gt, where, change, message):
+    from enet4y2.evaluate.cocoeval import check_gt
+
+    gt[where][0] = {**gt[where][0], **change}
+    if change.get("area", 1) is None:
+        del gt[where][0]["area"]
+    with pytest.raises(DataError, match=message):
+        check_gt(gt)
+
+
+def test_json_nested_too_deeply_is_one_line(tmp_path):
+    from enet4y2.evaluate.results import read_json
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="nested too deeply"):
+        read_json(deep, "results file")
