@@ -96,11 +96,13 @@ def resize_into(planes: np.ndarray, out: np.ndarray) -> None:
 
 
 def letterbox_geometry(src_w: int, src_h: int, w: int, h: int) -> tuple[int, int, int, int]:
-    """(new_w, new_h, dx, dy) of darknet's letterbox_image (integer arithmetic as in C)."""
+    """(new_w, new_h, dx, dy) of darknet's letterbox_image (integer arithmetic as in C).
+    An image so thin that a side would round to 0 keeps one pixel there (darknet would
+    resize to nothing)."""
     if w / src_w < h / src_h:
-        new_w, new_h = w, (src_h * w) // src_w
+        new_w, new_h = w, max(1, (src_h * w) // src_w)
     else:
-        new_h, new_w = h, (src_w * h) // src_h
+        new_h, new_w = h, max(1, (src_w * h) // src_h)
     return new_w, new_h, (w - new_w) // 2, (h - new_h) // 2
 
 
@@ -124,10 +126,7 @@ def boxes_to_pixels(rel: np.ndarray, src_w: int, src_h: int, net_w: int, net_h: 
     x, y, w, h in pixels of the original image (correct_yolo_boxes, then -ext_output)."""
     b = rel.astype(np.float32, copy=True)
     if letterbox:
-        if net_w / src_w < net_h / src_h:
-            new_w, new_h = net_w, (src_h * net_w) // src_w
-        else:
-            new_h, new_w = net_h, (src_w * net_h) // src_h
+        new_w, new_h, _, _ = letterbox_geometry(src_w, src_h, net_w, net_h)
         b[:, 0] = (b[:, 0] - (net_w - new_w) / 2.0 / net_w) / (new_w / net_w)
         b[:, 1] = (b[:, 1] - (net_h - new_h) / 2.0 / net_h) / (new_h / net_h)
         b[:, 2] *= net_w / new_w

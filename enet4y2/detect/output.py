@@ -20,14 +20,15 @@ def _name(dets: Detections, class_id: int) -> str:
 
 
 def ext_output(dets: Detections) -> str:
-    """Lines as darknet's `detector test -ext_output` prints them (sorted by left edge)."""
+    """Lines as darknet's `detector test -ext_output` prints them (sorted by left edge,
+    numbers as its printf `%4.0f` writes them, `inf`/`nan` included)."""
     order = np.argsort(dets.boxes[:, 0], kind="stable") if len(dets) else []
     lines = []
     for i in order:
         x, y, w, h = (float(v) for v in dets.boxes[i])
         lines.append(f"{_name(dets, int(dets.classes[i]))}: {dets.scores[i] * 100:.0f}%\t"
-                     f"(left_x: {round(x):4d}   top_y: {round(y):4d}   "
-                     f"width: {round(w):4d}   height: {round(h):4d})")
+                     f"(left_x: {x:4.0f}   top_y: {y:4.0f}   "
+                     f"width: {w:4.0f}   height: {h:4.0f})")
     return "\n".join(lines)
 
 
@@ -35,11 +36,16 @@ def draw(image: np.ndarray, dets: Detections) -> np.ndarray:
     """A copy of `image` with boxes and labels drawn (colour per class)."""
     out = image.copy()
     thickness = max(1, round(min(out.shape[:2]) * 0.004))
+    height, width = out.shape[:2]
     for d in dets:
+        corners = np.array([d.x, d.y, d.x + d.w, d.y + d.h], np.float64)
+        if not np.isfinite(corners).all():
+            continue  # darknet can print inf boxes; there is nothing to draw
+        x1, y1, x2, y2 = np.clip(corners, -width, 2 * width).round().astype(int).tolist()
+        y1, y2 = np.clip([y1, y2], -height, 2 * height).tolist()
         hue = (d.class_id * 47) % 180
         colour = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0].tolist()
-        p1 = (round(d.x), round(d.y))
-        p2 = (round(d.x + d.w), round(d.y + d.h))
+        p1, p2 = (x1, y1), (x2, y2)
         cv2.rectangle(out, p1, p2, colour, thickness)
         label = f"{d.name or d.class_id} {d.confidence:.2f}"
         cv2.putText(out, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,

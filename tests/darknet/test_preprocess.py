@@ -104,3 +104,14 @@ def test_grayscale_is_accepted_as_three_equal_planes():
     preprocess.prepare(gray, out)
     np.testing.assert_array_equal(out[0], out[2])
     np.testing.assert_array_equal(out[0], gray / np.float32(255))
+
+
+def test_letterbox_of_a_one_pixel_wide_image_keeps_a_pixel():
+    thin = np.full((20000, 1, 3), 200, np.uint8)
+    out = np.empty((3, 64, 64), np.float32)
+    preprocess.prepare(thin, out, letterbox=True)
+    assert preprocess.letterbox_geometry(1, 20000, 64, 64) == (1, 64, 31, 0)
+    assert np.isclose(out[:, :, 31], 200 / 255).all() and (out[:, :, 30] == 0.5).all()
+    boxes = preprocess.boxes_to_pixels(np.array([[0.5, 0.5, 0.1, 0.1]], np.float32), 1,
+                                       20000, 64, 64, letterbox=True)
+    assert np.isfinite(boxes).all()

@@ -43,3 +43,20 @@ def test_draw_marks_the_box_and_leaves_the_input_alone():
     out = detect.draw(image, _dets())
     assert image.max() == 0
     assert out[4, 3:9].any() and out.shape == image.shape  # top edge of the second box
+
+
+def test_infinite_and_huge_boxes_neither_crash_nor_produce_invalid_json():
+    from enet4y2.fileio import json_text
+
+    dets = Detections(classes=np.array([0, 1], np.int32),
+                      scores=np.array([0.9, 0.8], np.float32),
+                      boxes=np.array([[np.inf, 1, -np.inf, np.nan], [-1e30, 5, 1e30, 5]],
+                                     np.float32),
+                      objectness=np.array([0.9, 0.8], np.float32), names=("a", "b"))
+    text = detect.ext_output(dets)
+    assert "left_x:  inf" in text and "width: -inf" in text and "height:  nan" in text
+    image = np.zeros((20, 30, 3), np.uint8)
+    drawn = detect.draw(image, dets)  # the finite box is drawn, clipped; the other skipped
+    assert drawn.shape == image.shape and drawn.any()
+    record = json_text(detect.to_record(Path("a.jpg"), image, dets, 1.0))
+    assert "Infinity" not in record and "NaN" not in record and '"x":null' in record
