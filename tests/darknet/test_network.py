@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -195,3 +196,40 @@ def test_loading_darknet_keeps_ieee_floats_in_python(net, png_images):
     net.detect(cv2.imread(str(png_images[0])))
     tiny = np.nextafter(np.float64(0), np.float64(1))  # the smallest subnormal
     assert tiny > 0 and tiny / 2 == 0 and np.float32(1e-40) * np.float32(1) > 0
+
+
+def test_one_network_shared_by_threads_gives_the_sequential_results(tiny_detector,
+                                                                    png_images):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [cv2.imread(str(p)) for p in png_images] * 4
+    with Network(tiny_detector.cfg, tiny_detector.weights) as shared:
+        expected = [shared.detect(im, thresh=0.01) for im in images]
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda im: shared.detect(im, thresh=0.01), images))
+    assert len(got) == len(expected) > 0
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.scores, b.scores)
+
+
+def test_first_detections_in_many_threads_keep_the_process_output(tiny_detector, png_images):
+    # Each network's first forward pass captures darknet's stdout/stderr (fd-level);
+    # racing captures once left the process writing into a deleted temp file.
+    script = (
+        "import sys, cv2, threading\n"
+        "from enet4y2.darknet import Network\n"
+        "cfg, weights, image = sys.argv[1:4]\n"
+        "nets = [Network(cfg, weights) for _ in range(8)]\n"
+        "im = cv2.imread(image)\n"
+        "barrier = threading.Barrier(8)\n"
+        "def go(net):\n barrier.wait(); net.detect(im)\n"
+        "threads = [threading.Thread(target=go, args=(n,)) for n in nets]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print('stdout still works', flush=True)\n"
+        "print('stderr still works', file=sys.stderr, flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tiny_detector.cfg),
+                           str(tiny_detector.weights), str(png_images[0])],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "stdout still works"
+    assert done.stderr.strip().splitlines()[-1] == "stderr still works"
