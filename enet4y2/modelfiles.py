@@ -13,7 +13,7 @@ from enet4y2.cfg.builders import enet4y2_cfg
 from enet4y2.data.files import read_names
 from enet4y2.data.labels import boxes_from_data
 from enet4y2.errors import CfgError, UsageError, WeightsError
-from enet4y2.fileio import atomic_write
+from enet4y2.fileio import atomic_write, refuse_overwrite
 from enet4y2.weights.fit import (
     WeightsMatch,
     cut_weights,
@@ -52,6 +52,7 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
         raise CfgError("--classes and --names both given — use one (--names counts lines)")
     if anchors is not None and anchors_from is not None:
         raise CfgError("--anchors and --anchors-from both given — use one")
+    refuse_overwrite(output, [names, anchors_from], "-o")
     if names is not None:
         classes = len(read_names(names, "check --names"))
     extra: dict = {}
@@ -176,6 +177,7 @@ def cut_file(src: str | Path, cfg_path: str | Path, *, layers: int | None = None
     src_path = Path(src)
     if output is None:
         output = src_path.with_name(conv_name(src_path, layers))
+    refuse_overwrite(output, [src_path, cfg_path, target], "-o")
     out = cut_weights(src_path, cfg, layers, output)
     return {"source": str(src_path), "cfg": str(cfg_path), "layers": layers,
             "output": str(out), "size": out.stat().st_size,

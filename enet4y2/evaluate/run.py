@@ -22,7 +22,7 @@ from enet4y2.evaluate.results import (
     read_json,
 )
 from enet4y2.evaluate.table import EVEN_WITHIN, comparison_table
-from enet4y2.fileio import atomic_write_json, strict
+from enet4y2.fileio import atomic_write_json, refuse_overwrite, strict
 
 ONLY_DETECTED_WARNING = (
     "--only-detected-images scores only images with at least one detection (the seed's "
@@ -197,6 +197,13 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
      "written": [paths], "warnings": [...]}. Inputs are checked before any long run."""
     def stage(label: str) -> Progress | None:
         return (lambda done, total: progress(label, done, total)) if progress else None
+
+    inputs = [weights, cfg, data, list_path, gt, results, *(path for _, path in compare)]
+    outputs = [("--json-out", json_out), ("--stats-out", stats_out), ("--map-out", map_out)]
+    for i, (flag, output) in enumerate(outputs):
+        if output:
+            others = [path for _, path in outputs[i + 1:]]
+            refuse_overwrite(output, [*inputs, *others], flag)
 
     if results or pycoco:
         cocoeval.load_backend(backend)  # a missing extra fails now, not after inference

@@ -172,3 +172,23 @@ def test_json_nested_too_deeply_is_one_line(tmp_path):
     deep.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(DataError, match="nested too deeply"):
         read_json(deep, "results file")
+
+
+def test_an_output_equal_to_an_input_is_refused(tmp_path, gt):
+    import json
+
+    from enet4y2.errors import OutputError
+    from enet4y2.evaluate.run import run_eval
+    from tests.coco_builders import perfect_results
+
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(perfect_results(gt)))
+    reference = tmp_path / "ref.json"
+    reference.write_text("{}")
+    for options in ({"stats_out": results}, {"stats_out": reference},
+                    {"stats_out": tmp_path / "s.json", "json_out": tmp_path / "s.json"}):
+        with pytest.raises(OutputError, match="is the input"):
+            run_eval(results=results, gt=tmp_path / "gt.json",
+                     compare=[("ref", str(reference))], **options)
+    assert reference.read_text() == "{}" and json.loads(results.read_text())
