@@ -110,14 +110,17 @@ class Child:
 
     # -- lifetime ------------------------------------------------------------------
     def __enter__(self) -> Child:
-        self.start()
+        if self._proc is None:
+            self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def start(self) -> None:
-        """Start the child (OSError when the program cannot be run)."""
+        """Start the child (OSError when the program cannot be run); once only."""
+        if self._proc is not None:
+            raise RuntimeError(f"{self.argv[0]} was already started")
         argv = self.argv
         if self.die_with_parent:
             _check_runnable(argv[0], self.cwd)  # the wrapper's execvp cannot tell us

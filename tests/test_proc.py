@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,15 @@ def test_signals_are_forwarded_and_a_second_one_kills():
         assert child.wait(timeout=10) == -signal.SIGKILL
     assert child.interrupted == signal.SIGINT
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_started_child_is_not_started_again_by_its_context():
+    child = Child(["sleep", "60"])
+    child.start()
+    with child:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text()
+        assert children.split().count(str(child.pid)) == 1
+        assert len([p for p in children.split() if _alive(int(p))
+                    and Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep")]) == 1
+    with pytest.raises(RuntimeError, match="already started"):
+        child.start()

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from enet4y2.cfg import write_cfg
 from enet4y2.cli import main
 from enet4y2.data import synthetic
-from enet4y2.weights.fit import read_header
+from enet4y2.weights.fit import expected_size, read_header
 from tests.tiny import tiny_cfg
 
 pytestmark = pytest.mark.darknet
@@ -68,40 +68,103 @@ def test_short_training_then_resume(workdir):
     assert read_header(workdir / "backup" / "tiny_final.weights").seen == 14 * 2
 
 
-def test_sigint_stops_darknet_and_says_how_to_resume(workdir):
-    cfg = write_tiny(2000)
-    log = workdir / "backup" / "train.log"
-    proc = subprocess.Popen(
+def _start_train(cfg: str) -> subprocess.Popen:
+    return subprocess.Popen(
         # SIGINT at its default even when pytest runs in a background job (which starts
-        # with SIGINT ignored, and ignored signals stay ignored: see _forward_signals).
+        # with SIGINT ignored, and ignored signals stay ignored).
         [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
          "signal.default_int_handler); from enet4y2.cli import main; main()", "train", "--quiet",
          "--data", "synth.data", "--cfg", cfg], stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(proc: subprocess.Popen, ready, what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert proc.poll() is None and time.monotonic() < deadline, f"no {what} seen"
+        time.sleep(0.2)
+
+
+def _interrupt(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGINT)
     try:
-        deadline = time.monotonic() + 120
-        while not (log.is_file() and ITERATION.search(log.read_text(errors="replace"))):
-            assert proc.poll() is None and time.monotonic() < deadline, "no iteration seen"
-            time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            pytest.fail("no exit 60 s after SIGINT; " + " ".join(
-                line for line in status.splitlines() if line.startswith("Sig")))
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        pytest.fail("no exit 60 s after SIGINT; " + " ".join(
+            line for line in status.splitlines() if line.startswith("Sig")))
+    return err
+
+
+def test_sigint_before_any_save_says_how_to_start_again(workdir):
+    (workdir / "synth.data").write_text((workdir / "synth.data").read_text()
+                                        .replace("savelast = 5", "savelast = 1000"))
+    cfg = write_tiny(2000)
+    log = workdir / "backup" / "train.log"
+    proc = _start_train(cfg)
+    try:
+        _wait_for(proc, lambda: log.is_file() and ITERATION.search(
+            log.read_text(errors="replace")), "iteration")
+        err = _interrupt(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 128 + signal.SIGINT, err
     assert "stopped by SIGINT at iteration" in err
-    # darknet saves every 100 iterations: nothing yet, so --resume would fail
+    # darknet saved nothing yet, so --resume would fail: the hint starts again
     assert "no weights saved in this run" in err
     assert "resume: enet4y2 train --data synth.data --cfg tiny.cfg\n" in err
     assert "Traceback" not in err
     size = log.stat().st_size
     time.sleep(1.5)
     assert log.stat().st_size == size  # darknet is gone: nothing more is written
+
+
+def test_sigint_after_a_save_names_the_iteration_and_what_is_redone(workdir):
+    cfg = write_tiny(2000)
+    last = workdir / "backup" / "tiny_last.weights"
+    size = expected_size(tiny_cfg(2000, batch=2))
+    proc = _start_train(cfg)
+    try:  # wait for a complete file: darknet may be writing it
+        _wait_for(proc, lambda: last.is_file() and last.stat().st_size == size,
+                  "_last.weights")
+        err = _interrupt(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    found = re.search(r"newest weights: (\S+) \(iteration (\d+)\)(; (\d+) iterations after "
+                      r"it will be redone)?", err)
+    assert found and Path(found[1]) == last, err
+    assert int(found[2]) == read_header(last).seen // 2 and int(found[2]) % 5 == 0
+    assert "resume: enet4y2 train --data synth.data --cfg tiny.cfg --resume" in err
+
+
+def test_killing_the_supervisor_kills_darknet(workdir):
+    cfg = write_tiny(2000)
+    log = workdir / "backup" / "train.log"
+    proc = _start_train(cfg)
+    try:
+        _wait_for(proc, lambda: log.is_file() and ITERATION.search(
+            log.read_text(errors="replace")), "iteration")
+        children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                    .read_text().split()]
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+                    for pid in children}
+        assert len(children) == 1 and commands[children[0]].endswith(b"darknet"), commands
+        darknet = children[0]
+        proc.kill()  # SIGKILL: enet4y2 runs no handler at all
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{darknet}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{darknet}").exists(), "darknet outlived its supervisor"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # the lock went with the supervisor: the next run may start at once
+    second = CliRunner().invoke(main, ["train", "--data", "synth.data", "--cfg",
+                                       write_tiny(2)], catch_exceptions=False)
+    assert second.exit_code == 0, second.stderr
 
 
 def test_diverging_run_is_stopped_on_nan(workdir):
