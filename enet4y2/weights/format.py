@@ -61,6 +61,9 @@ def parse_header(data: bytes, name: str = "<weights>") -> WeightsHeader:
         raise WeightsError(f"{name}: {len(data)} bytes is too short for a darknet weights "
                            "header — is this a .weights file?")
     major, minor, revision = struct.unpack_from("<iii", data)
+    if not all(0 <= v < 1_000_000 for v in (major, minor, revision)):
+        raise WeightsError(f"{name}: not darknet weights (its first bytes read as version "
+                           f"{major}.{minor}.{revision}) — is this a .weights file?")
     size = header_size(major, minor)
     if len(data) < size:
         raise WeightsError(f"{name}: truncated header ({len(data)} of {size} bytes) — "

@@ -113,3 +113,11 @@ def test_shared_layers_classifier_vs_detector(reference_dir):
     detector = enet4y2_coco_cfg()
     assert shared_layers(b0, detector) == 132 == shared_layers(detector, b0)
     assert infer(b0).weights_floats(132) == infer(detector).weights_floats(132)
+
+
+def test_a_file_that_is_not_darknet_weights_says_so(tmp_path):
+    for data in (b"<html><body>404</body></html>" + bytes(40), b"\xff" * 64):
+        junk = tmp_path / "junk.weights"
+        junk.write_bytes(data)
+        with pytest.raises(WeightsError, match="not darknet weights"):
+            read_header(junk)
