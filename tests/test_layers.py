@@ -22,7 +22,7 @@ LAYER = {
     "darknet": 2,
     "build": 3, "fetch": 3, "train": 3, "evaluate": 3, "detect": 3, "modelfiles": 3,
     "demo": 3,
-    "cli": 4,
+    "cli": 4, "__main__": 4,
 }
 #: What each package may import besides the foundations (and itself).
 ALLOWED = {
