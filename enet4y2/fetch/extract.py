@@ -192,8 +192,15 @@ def extract(archive: Path, target: Path, progress: Progress | None = None,
     with tree:
         _check_space(archive, members, tree, free_probe)
         unpacker = _Unpacker(tree, progress or (lambda n: None))
-        _unpack(archive, unpacker)
-        _refuse_escaping_links(tree, unpacker.symlinks)
+        try:
+            _unpack(archive, unpacker)
+        except BaseException:
+            _remove_escaping_links(tree, unpacker.symlinks)
+            raise
+        escaping = _remove_escaping_links(tree, unpacker.symlinks)
+        if escaping:
+            raise refused(escaping[0].name, f"links to {escaping[0].link!r}, which leads "
+                                            "outside the target through other links (removed)")
         written = sum(m.size for m in members)
         stamp = {"archive": archive.name, "members": len(members), "bytes": written}
         marker = json.dumps({**stamp, **(record or {})}) + "\n"
@@ -237,9 +244,9 @@ class _Unpacker:
         _track(self.regular, parts, member.kind)
 
 
-def _refuse_escaping_links(tree: ConfinedDir, symlinks: dict[Parts, Member]) -> None:
-    """Every symlink the archive left must resolve inside the target; remove the ones
-    that do not (all of them) and refuse the archive."""
+def _remove_escaping_links(tree: ConfinedDir, symlinks: dict[Parts, Member]) -> list[Member]:
+    """Remove every symlink the archive made that resolves outside the target (one can
+    be aimed through a link a later member makes); returns their members."""
     root = os.path.realpath(tree.path)
     escaping = []
     for parts, member in symlinks.items():
@@ -248,13 +255,9 @@ def _refuse_escaping_links(tree: ConfinedDir, symlinks: dict[Parts, Member]) -> 
             continue  # replaced by a later member
         real = os.path.realpath(os.path.join(tree.path, *parts))
         if real != root and not real.startswith(root.rstrip("/") + "/"):
-            escaping.append((parts, member))
-    for parts, _ in escaping:
-        tree.unlink(parts)
-    if escaping:
-        member = escaping[0][1]
-        raise refused(member.name, f"links to {member.link!r}, which leads outside the "
-                                   "target through other links (removed)")
+            tree.unlink(parts)
+            escaping.append(member)
+    return escaping
 
 
 def _writing(archive: Path, name: str, target: Path, step: Callable[[], None]) -> None:
