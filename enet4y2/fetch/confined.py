@@ -125,6 +125,8 @@ class ConfinedDir:
             st = os.stat(source[-1], dir_fd=sfd, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
                 raise Refused(f"links to {'/'.join(source)!r}, which is not a regular file")
+            if _same_file(dfd, parts[-1], st):
+                return  # linked already (a re-run), or a link to itself
             tmp = temp_name(parts[-1])
             _unlink_quietly(dfd, tmp)
             os.link(source[-1], tmp, src_dir_fd=sfd, dst_dir_fd=dfd, follow_symlinks=False)
@@ -215,6 +217,16 @@ def _rename_into_place(dfd: int, tmp: str, parts: Parts) -> None:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
             raise Refused(f"would replace the folder {'/'.join(parts)!r}") from None
         raise
+
+
+def _same_file(dfd: int, name: str, st: os.stat_result) -> bool:
+    """True when `name` in `dfd` is the file `st` describes (renaming a hard link onto
+    its own file would do nothing and leave the temp name behind)."""
+    try:
+        there = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (there.st_dev, there.st_ino) == (st.st_dev, st.st_ino)
 
 
 def _unlink_quietly(dfd: int, name: str) -> None:

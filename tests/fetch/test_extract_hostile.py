@@ -164,3 +164,12 @@ def test_generated_hostile_archives_are_confined(fmt, entries, planted, twice):
         box, error = run_case(Path(tmp), fmt, entries, planted, twice)
         if error is None:
             assert extract.is_extracted(Path(tmp) / f"hostile.{fmt}", box.target)
+
+
+@pytest.mark.parametrize("fmt", ["tar", "tgz"])
+def test_hard_link_onto_its_own_file_leaves_no_temp(tmp_path, fmt):
+    # found by the generated test: rename() of a hard link onto the same file does nothing
+    box, error = run_case(tmp_path, fmt, [("file", "a", F), ("hardlink", "a", "a"),
+                                          ("hardlink", "b", "a"), ("hardlink", "b", "a")],
+                          {}, twice=True)
+    assert error is None and (box.target / "b").read_bytes() == F
