@@ -203,7 +203,8 @@ def fetch_coco(
             return
         steps.begin(f.name, f"extract {f.name}", extract.total_size(result.path))
         extract.extract(result.path, coco / f.extract_to,
-                        lambda n: steps.advance(f.name, n), record={"sha256": result.sha256})
+                        lambda n: steps.advance(f.name, n), record={"sha256": result.sha256},
+                        free_probe=free_probe)
         steps.end(f.name)
 
     specs = [_spec(f) for f in todo]

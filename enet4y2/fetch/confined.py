@@ -35,6 +35,14 @@ class Refused(Exception):
     its message completes "archive member X ..."."""
 
 
+class ThroughLink(Refused):
+    """The walk met a symlink at `link` (the names down to it)."""
+
+    def __init__(self, message: str, link: Parts) -> None:
+        super().__init__(message)
+        self.link = link
+
+
 class ShortOrLong(Refused):
     """Member data that ends before, or runs past, the size the archive declares."""
 
@@ -175,7 +183,7 @@ def _open_dir(dfd: int, name: str, parts: Parts, create: bool) -> int:
             raise
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-            raise Refused(_not_a_folder(dfd, name, parts)) from None
+            raise _not_a_folder(dfd, name, parts) from None
         raise
     # FileExistsError: made meanwhile (another extraction into the same target); the
     # open below judges what is there.
@@ -184,15 +192,15 @@ def _open_dir(dfd: int, name: str, parts: Parts, create: bool) -> int:
     return _open_dir(dfd, name, parts, create=False)
 
 
-def _not_a_folder(dfd: int, name: str, parts: Parts) -> str:
+def _not_a_folder(dfd: int, name: str, parts: Parts) -> Refused:
     where = "/".join(parts)
     try:
         st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
     except OSError:
-        return f"passes through {where!r}, which cannot be opened as a folder"
+        return Refused(f"passes through {where!r}, which cannot be opened as a folder")
     if stat.S_ISLNK(st.st_mode):
-        return f"passes through the symlink {where!r}"
-    return f"passes through {where!r}, which is not a folder"
+        return ThroughLink(f"passes through the symlink {where!r}", parts)
+    return Refused(f"passes through {where!r}, which is not a folder")
 
 
 def _create_exclusive(dfd: int, tmp: str, parts: Parts) -> int:

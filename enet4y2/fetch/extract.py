@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 
 from enet4y2.errors import ArchiveError, Enet4y2Error, OutputError
-from enet4y2.fetch.confined import ConfinedDir, Parts, Refused
+from enet4y2.fetch.confined import ConfinedDir, Parts, Refused, ThroughLink
 from enet4y2.fetch.space import free_bytes, human_bytes
 
 MARKER_DIR = ".enet4y2-extracted"
@@ -204,15 +204,16 @@ def extract(archive: Path, target: Path, progress: Progress | None = None,
         written = sum(m.size for m in members)
         stamp = {"archive": archive.name, "members": len(members), "bytes": written}
         marker = json.dumps({**stamp, **(record or {})}) + "\n"
-        _writing(archive, MARKER_DIR, tree.path,
-                 partial(tree.write_bytes, (MARKER_DIR, archive.name + ".done"), marker.encode()))
+        marker_parts = (MARKER_DIR, archive.name + ".done")
+        _writing(archive, "/".join(marker_parts), tree.path, unpacker.symlinks,
+                 partial(tree.write_bytes, marker_parts, marker.encode()))
     return written
 
 
 def _unpack(archive: Path, unpacker: _Unpacker) -> None:
     with _reading(archive):
         for member, open_data in _entries(archive):
-            _writing(archive, member.name, unpacker.tree.path,
+            _writing(archive, member.name, unpacker.tree.path, unpacker.symlinks,
                      partial(unpacker.put, member, open_data))
 
 
@@ -260,12 +261,22 @@ def _remove_escaping_links(tree: ConfinedDir, symlinks: dict[Parts, Member]) -> 
     return escaping
 
 
-def _writing(archive: Path, name: str, target: Path, step: Callable[[], None]) -> None:
-    """Run one write step; its failures become one-line errors naming the member."""
+def _writing(archive: Path, name: str, target: Path, made: dict[Parts, Member],
+             step: Callable[[], None]) -> None:
+    """Run one write step; its failures become one-line errors naming the member. A
+    symlink on the way that the archive did not make (`made`) was there before: the
+    user's layout, not the archive's fault."""
     try:
         step()
     except Enet4y2Error:
         raise
+    except ThroughLink as exc:
+        if exc.link in made:
+            raise refused(name, str(exc)) from None
+        link = target.joinpath(*exc.link)
+        raise OutputError(f"cannot extract {name!r} of {archive.name}: {link} is a symlink "
+                          "and extraction never writes through links; make it a folder "
+                          "(or extract where it points)") from None
     except _Damaged as exc:
         raise ArchiveError(f"{archive} is damaged ({exc.__cause__}); delete it and fetch it "
                            "again") from exc
