@@ -45,7 +45,7 @@ LINK_MAX = 4096
 BLOCK = 4096
 #: what reading a damaged or truncated archive raises (zipfile, tarfile, the codecs)
 READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, zlib.error,
-               lzma.LZMAError, EOFError, NotImplementedError, OSError)
+               lzma.LZMAError, EOFError, NotImplementedError, OSError, UnicodeDecodeError)
 
 #: progress callback: bytes of member data written (or skipped as already complete)
 Progress = Callable[[int], None]
@@ -282,6 +282,8 @@ def _writing(archive: Path, name: str, target: Path, made: dict[Parts, Member],
                            "again") from exc
     except Refused as exc:
         raise refused(name, str(exc)) from None
+    except (UnicodeError, ValueError) as exc:  # os.* cannot encode the name
+        raise refused(name, f"has a name that cannot be written here ({exc})") from None
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             raise refused(name, "has a name too long for this file system") from None

@@ -280,3 +280,15 @@ def test_encrypted_zip_member_is_refused(tmp_path):
     archive.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match=r"'a\.txt' is encrypted"):
         extract.extract(archive, tmp_path / "out")
+
+
+def test_zip_name_flagged_utf8_but_not_utf8_is_one_line(tmp_path):
+    archive = make_zip(tmp_path / "t.zip", {"aaaa.txt": b"x"})
+    data = bytearray(archive.read_bytes())
+    for sig, flags, name in ((b"PK\x03\x04", 7, 30), (b"PK\x01\x02", 9, 46)):
+        head = data.index(sig)
+        data[head + flags] |= 0x08  # bit 11: names are UTF-8
+        data[head + name] = 0xFF
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=r"t\.zip is not a readable zip or tar archive"):
+        extract.extract(archive, tmp_path / "out")
