@@ -1,5 +1,6 @@
 """A threaded HTTP server on 127.0.0.1 that serves files with Range support and knobs to
-misbehave: drop the connection mid-file, answer 404/500, serve wrong bytes, ignore Range.
+misbehave: drop the connection mid-file, answer 404/500, serve wrong bytes, ignore Range,
+send a chosen Content-Type.
 Used by the fetch tests and by benchmarks/bench_download.py (bodies from disk go out with
 sendfile so the server is not the bottleneck)."""
 
@@ -29,6 +30,8 @@ class RangeServer(ThreadingHTTPServer):
         #: name -> number of GETs answered with wrong bytes (same length)
         self.corrupt: dict[str, int] = {}
         self.ignore_range = False
+        #: name -> Content-Type header to send with the file (none sent otherwise)
+        self.content_type: dict[str, str] = {}
         #: bytes per second per connection for file bodies (None: as fast as possible),
         #: to stand in for a network link instead of loopback
         self.rate: float | None = None
@@ -107,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         self.send_header("Content-Length", str(size - start))
+        if name in srv.content_type:
+            self.send_header("Content-Type", srv.content_type[name])
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", etag)
         self.end_headers()

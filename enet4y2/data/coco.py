@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from enet4y2.data.files import IMAGE_EXTENSIONS
+from enet4y2.errors import DataError
+
 
 def category_index(instances: dict) -> dict[int, int]:
     """COCO category id -> darknet class (0..N-1 in ascending id order)."""
@@ -112,17 +115,41 @@ def label_file_name(image_file_name: str) -> str:
     return (stem.rsplit(".", 1)[0] if "." in stem else stem) + ".txt"
 
 
-def list_lines(part_text: str, coco_dir: str) -> str:
+def list_line_problem(number: int, line: str) -> str | None:
+    """Why line `number` of a `.part` list (stripped, not blank) is not an image path
+    inside the dataset, or None. Error pages served in place of a list fail here."""
+    if not line.isprintable():
+        why = "control or non-printing characters"
+    elif "<" in line or ">" in line:
+        why = "markup, as in an HTML page"
+    elif not line.endswith(IMAGE_EXTENSIONS):
+        why = "no image extension"
+    elif ".." in line.replace("\\", "/").split("/"):
+        why = "a '..' component"
+    else:
+        return None
+    return f"line {number} is not an image path ({why}): {line[:60]!r}"
+
+
+def list_lines(part_text: str, coco_dir: str, source: str = "the list") -> str:
     """A darknet list from a `.part` list: each line prefixed with the dataset's path.
 
-    `.part` lines look like `/images/val2014/COCO_val2014_000000000164.jpg`.
+    `.part` lines look like `/images/val2014/COCO_val2014_000000000164.jpg`; a line that
+    is not an image path (or no line at all) is a DataError naming `source`, so a list
+    file never holds anything but paths. Lines end at `\\n` only, as darknet reads them.
     """
     base = coco_dir.rstrip("/")
     out = []
-    for line in part_text.splitlines():
-        line = line.strip()
-        if line:
-            out.append(base + ("" if line.startswith("/") else "/") + line + "\n")
+    for number, raw in enumerate(part_text.split("\n"), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        problem = list_line_problem(number, line)
+        if problem:
+            raise DataError(f"{source} {problem}")
+        out.append(base + ("" if line.startswith("/") else "/") + line + "\n")
+    if not out:
+        raise DataError(f"{source} lists no images")
     return "".join(out)
 
 

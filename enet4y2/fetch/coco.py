@@ -26,7 +26,7 @@ from pathlib import Path
 
 from enet4y2.data import coco as coco_labels
 from enet4y2.errors import DataError, DownloadError
-from enet4y2.fetch import extract
+from enet4y2.fetch import extract, sniff
 from enet4y2.fetch.download import (
     Downloader,
     FileSpec,
@@ -58,6 +58,12 @@ class CocoFile:
     extract_to: str | None = None
     #: estimated extracted bytes per downloaded byte (disk-space check)
     extract_factor: float = 0.0
+
+    @property
+    def content_check(self) -> Callable[[Path], str | None]:
+        """What the bytes must look like (no hash vouches for pjreddie's files: an HTML
+        error page served with 200 must not pass for them)."""
+        return sniff.archive_problem if self.extract_to is not None else sniff.list_problem
 
 
 #: COCO 2014 as the seed fetches it. Sizes/sha256: TensorFlow Datasets' coco2014
@@ -197,10 +203,11 @@ def fetch_coco(
             return
         steps.begin(f.name, f"extract {f.name}", extract.total_size(result.path))
         extract.extract(result.path, coco / f.extract_to,
-                        lambda n: steps.advance(f.name, n), record={"sha256": result.sha256})
+                        lambda n: steps.advance(f.name, n), record={"sha256": result.sha256},
+                        free_probe=free_probe)
         steps.end(f.name)
 
-    specs = [FileSpec(f.name, f.url, f.size, f.sha256) for f in todo]
+    specs = [_spec(f) for f in todo]
     results = downloader.fetch_all(specs, jobs, optional={"labels.tgz"},
                                    on_done=extract_when_fetched)
     report.fetched = {r.name: {"status": r.status, "sha256": r.sha256, "size": r.size}
@@ -220,6 +227,10 @@ def fetch_coco(
     return report
 
 
+def _spec(f: CocoFile) -> FileSpec:
+    return FileSpec(f.name, f.url, f.size, f.sha256, check=f.content_check)
+
+
 def _plan_item(f: CocoFile, coco: Path, downloader: Downloader) -> PlanItem:
     archive = coco / "downloads" / f.name
     if f.extract_to is not None:
@@ -229,7 +240,7 @@ def _plan_item(f: CocoFile, coco: Path, downloader: Downloader) -> PlanItem:
     size = f.size if f.size is not None else remote_size(f.url)
     part = archive.with_name(archive.name + ".part")
     if archive.exists():
-        good = downloader.is_verified(FileSpec(f.name, f.url, f.size, f.sha256))
+        good = downloader.is_verified(_spec(f))
         state, pending = ("verified", 0) if good else ("corrupt", size)
     elif part.exists():
         state = "partial"
@@ -271,10 +282,20 @@ def write_labels_from_json(coco: Path, steps: Steps) -> None:
 
 
 def write_lists(coco: Path) -> None:
-    """5k.txt and trainvalno5k.txt: the .part lists with the dataset's absolute path."""
+    """5k.txt and trainvalno5k.txt: the .part lists with the dataset's absolute path;
+    a .part holding anything but image paths is refused, never copied into a list."""
     for part, txt in LISTS.items():
-        text = (coco / "downloads" / part).read_text()
-        atomic_write(coco / txt, coco_labels.list_lines(text, str(coco)))
+        path = coco / "downloads" / part
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not UTF-8 text; delete it and run fetch-coco "
+                            "again") from None
+        try:
+            lines = coco_labels.list_lines(text, str(coco), source=str(path))
+        except DataError as exc:
+            raise DataError(f"{exc}; delete it and run fetch-coco again") from None
+        atomic_write(coco / txt, lines)
 
 
 def write_names_and_data(coco: Path, backup: Path) -> None:

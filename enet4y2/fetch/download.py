@@ -52,6 +52,9 @@ class FileSpec:
     size: int | None = None
     sha256: str | None = None
     git_sha1: str | None = None
+    #: what the bytes must look like (`sniff`): the file -> why it is wrong, or None.
+    #: A file that fails is fetched again when cached, and refused when downloaded.
+    check: Callable[[Path], str | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class Downloader:
                 continue
             problem = self._check(spec, part, digest)
             if problem is None:
+                self._check_content(spec, part)
                 os.replace(part, final)
                 _validator_path(part).unlink(missing_ok=True)
                 self.manifest.record(final, spec.url, digest, _verified_by(spec))
@@ -222,6 +226,8 @@ class Downloader:
             return None
         if spec.size is not None and final.stat().st_size != spec.size:
             return None
+        if spec.check is not None and spec.check(final) is not None:
+            return None  # e.g. an error page kept by an older version: fetched again
         trusted = self.manifest.trusted_sha256(final)
         digest = trusted or sha256_of(final)
         if spec.sha256 and digest != spec.sha256:
@@ -231,6 +237,15 @@ class Downloader:
                 return None
             self.manifest.record(final, spec.url, digest, _verified_by(spec))
         return digest
+
+    def _check_content(self, spec: FileSpec, part: Path) -> None:
+        """Refuse (finally: another try would get the same page) bytes of the wrong kind."""
+        problem = spec.check(part) if spec.check is not None else None
+        if problem is not None:
+            part.unlink(missing_ok=True)
+            _validator_path(part).unlink(missing_ok=True)
+            raise DownloadError(f"{spec.name} from {spec.url} {problem}; the server sent "
+                                "an error page or another file — retry later or use --mirror")
 
     def _check(self, spec: FileSpec, part: Path, digest: str) -> str | None:
         size = part.stat().st_size
@@ -279,6 +294,7 @@ class Downloader:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise _Retryable(f"cannot download {spec.url} ({reason(exc)})") from exc
         with resp:
+            _refuse_html(spec, resp)
             total = total_size(resp, have)
             if spec.size is not None and total is not None and total != spec.size:
                 # Known to be the wrong file before a byte is read: no point retrying.
@@ -346,6 +362,16 @@ def _file_errors(part: Path):
 
 class _Retryable(Exception):
     """A failure another attempt may cure (connection, 5xx, bad bytes)."""
+
+
+def _refuse_html(spec: FileSpec, resp) -> None:
+    """An HTML answer for a file no hash vouches for is an error page, not the file."""
+    unverified = not (spec.sha256 or spec.git_sha1)
+    if unverified and resp.headers.get_content_type() == "text/html" \
+            and not spec.name.endswith((".html", ".htm")):
+        raise DownloadError(f"{spec.name} from {spec.url} is an HTML page (Content-Type "
+                            "text/html), not the file; the server sent an error page — "
+                            "retry later or use --mirror")
 
 
 def _verified_by(spec: FileSpec) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from enet4y2.data import coco as coco_labels
+from enet4y2.errors import DataError
 
 INSTANCES = {
     "images": [
@@ -92,3 +95,16 @@ def test_list_lines_and_data_file():
     assert fields == {"classes": "80", "train": "/data/coco/trainvalno5k.txt",
                       "valid": "/data/coco/5k.txt", "names": "/data/coco/coco.names",
                       "backup": "/data/backup", "eval": "coco"}
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ("<!DOCTYPE html>", "markup"), ("</html>", "markup"), ("Not Found", "no image extension"),
+    ("/images/val2014/a.txt", "no image extension"), ("/images/../../x.jpg", "'..'"),
+    ("a\x1b[0m.jpg", "control"), ("a\u00a0b.jpg", "control or non-printing"),
+])
+def test_list_lines_refuse_what_is_not_an_image_path(line, why):
+    part = f"/images/val2014/a.jpg\n{line}\n"
+    with pytest.raises(DataError, match=rf"^5k\.part line 2 is not an image path \(.*{why}"):
+        coco_labels.list_lines(part, "/data/coco", source="5k.part")
+    with pytest.raises(DataError, match="lists no images"):
+        coco_labels.list_lines("\n  \n", "/data/coco", source="5k.part")
