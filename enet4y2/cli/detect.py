@@ -35,7 +35,6 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --json > dets.jsonl
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --save-dir out/
     """
-    import json
     import time
 
     from enet4y2 import images as imgs
@@ -58,7 +57,7 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
                 dets = net.detect(image, thresh=thresh, nms=nms, letterbox=letterbox)
                 ms = (time.perf_counter() - t0) * 1000
                 if as_json:
-                    terminal.write(json.dumps(det.to_record(path, image, dets, ms)))
+                    terminal.json(det.to_record(path, image, dets, ms), indent=None)
                 else:
                     terminal.write(f"{path}: Predicted in {ms:.3f} milli-seconds.")
                     if len(dets):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -54,26 +53,25 @@ def fetch_coco(root: Path, mirror: str | None, jobs: int, labels_from_json: bool
             observer=ProgressObserver(progress), steps=ProgressSteps(progress),
             warn=terminal.warn, retries=retries)
     if as_json:
-        terminal.out.print_json(json.dumps(report.as_dict()))
+        terminal.json(report.as_dict())
         return
     terminal.info(f"COCO 2014 ready in {report.coco_dir} (labels from {report.labels_source})")
     terminal.info(f"data file: {report.coco_dir / 'coco.data'}")
 
 
 def _print_plan(report, as_json: bool) -> None:
-    from rich.table import Table
-
+    from enet4y2.cli.terminal import PlainTable
     from enet4y2.fetch.download import human_bytes
 
     if as_json:
-        terminal.out.print_json(json.dumps(report.as_dict()))
+        terminal.json(report.as_dict())
         return
-    table = Table("file", "state", "to download", "extract space", "url")
+    table = PlainTable("file", "state", "to download", "extract space", "url")
     for item in report.items:
         todo = "?" if item.to_download is None else human_bytes(item.to_download)
         table.add_row(item.file.name, item.state, todo, human_bytes(item.extract_space),
                       item.file.url)
-    terminal.out.print(table)
+    terminal.show(table)
     verdict = "enough" if report.free_bytes >= report.needed_bytes else "NOT enough"
-    terminal.out.print(f"needs {human_bytes(report.needed_bytes)} in {report.coco_dir}; "
-                       f"{human_bytes(report.free_bytes)} free ({verdict})")
+    terminal.line(f"needs {human_bytes(report.needed_bytes)} in {report.coco_dir}; "
+                  f"{human_bytes(report.free_bytes)} free ({verdict})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -48,10 +47,9 @@ def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, r
     if backbone is not None:
         cut = wc.cut_backbone_to_shared_layers(backbone.path)
     if as_json:
-        payload = [{"name": r.name, "path": str(r.path), "size": r.size, "sha256": r.sha256,
-                    "status": r.status} for r in results]
-        terminal.out.print_json(json.dumps({"files": payload,
-                                            "backbone_cut": str(cut) if cut else None}))
+        files = [{"name": r.name, "path": str(r.path), "size": r.size, "sha256": r.sha256,
+                  "status": r.status} for r in results]
+        terminal.json({"files": files, "backbone_cut": str(cut) if cut else None})
         return
     for r in results:
         terminal.info(f"{r.path} ({r.status}, {r.size} bytes, verified)")

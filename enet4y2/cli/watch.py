@@ -60,13 +60,13 @@ def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, cs
         watcher.refresh()
         watcher.export(plot, csv_path, size)
     if as_json:
-        click.echo(watcher.state.to_json())
+        terminal.json(watcher.state.to_dict())
         return
     if once or plain:
         # Off a terminal nothing wraps lines for us: print at the width the frame needs.
         if plain:
             terminal.out.width = max(terminal.out.width, frame_width(options))
-        terminal.out.print(watcher.frame())
+        terminal.show(watcher.frame())
         return
     _live(watcher, interval, plot, csv_path, size)
 

@@ -134,3 +134,13 @@ def test_frame_snapshot(log):
     if os.environ.get("ENET4Y2_UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(text)
     assert text == SNAPSHOT.read_text()
+
+
+def test_json_is_strict_when_the_loss_is_nan(tmp_path):
+    path = tmp_path / "nan.log"
+    path.write_text(training_log(1, 5, map_every=0) + iteration_line(6, "nan", "-nan"))
+    result = run(str(path), "--json")
+    assert result.exit_code == 0
+    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+    state = json.loads(result.stdout)
+    assert state["last"]["iteration"] == 6 and state["last"]["avg_loss"] is None
