@@ -53,7 +53,7 @@ def main() -> None:
     Typical day:
       make darknet                      # build pinned upstream darknet + binding
       enet4y2 doctor                    # what was built, GPU/cuDNN/OpenCV found
-      enet4y2 fetch-coco --root work    # COCO 2014, verified and resumable
+      enet4y2 fetch-coco --dir work     # COCO 2014, verified and resumable
       enet4y2 train --data work/coco/coco.data --weights enetb0_final.weights
       enet4y2 watch backup/train.log    # live loss/mAP view
       enet4y2 eval --weights backup/enet4y2-coco_final.weights --pycoco

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from enet4y2.cli.options import input_argument, input_option, json_option, names_option
 from enet4y2.cli.terminal import PlainTable, labelled, terminal
 
 _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "learning_rate",
@@ -12,14 +13,13 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 
 @click.group("cfg", invoke_without_command=True, no_args_is_help=True)
 @click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default 80).")
-@click.option("--names", type=click.Path(dir_okay=False),
-              help="A .names file; its line count sets --classes.")
+@names_option(help="A .names file; its line count sets --classes.")
 @click.option("--width", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--height", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--heads", type=click.IntRange(2, 4), default=4, show_default=True,
               help="YOLO heads: 4 is enet4y2, 2 is enet-coco.")
 @click.option("--anchors", help="Anchors as w,h pairs: 10,14,23,27,...")
-@click.option("--anchors-from", type=click.Path(dir_okay=False), metavar="DATAFILE",
+@input_option("--anchors-from", kind="data", metavar="DATAFILE",
               help="Compute anchors by k-means (IoU) over the .data file's train labels.")
 @click.option("--num-anchors", type=click.IntRange(min=1), default=6, show_default=True,
               help="How many anchors --anchors-from computes.")
@@ -32,7 +32,7 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 @click.option("--burn-in", type=click.IntRange(min=0),
               help="[net] burn_in: iterations of learning-rate warm-up (default 1000).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@json_option(help="Print a JSON summary on stdout.")
 @click.pass_context
 def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, anchors_from,
         num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
@@ -86,8 +86,8 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
 
 
 @cfg.command("show")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON.")
+@input_argument("path", "cfg")
+@json_option(help="Print the layers as JSON.")
 def show(path: str, as_json: bool) -> None:
     """A table of the layers: type, output shape, BFLOPs, parameters; totals.
 
@@ -106,8 +106,8 @@ def show(path: str, as_json: bool) -> None:
 
 
 @cfg.command("check")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@input_argument("path", "cfg")
+@json_option(help="Print problems as JSON.")
 def check(path: str, as_json: bool) -> None:
     """Every problem darknet would crash on or silently get wrong, with its line and fix.
     Exits 1 when there are problems.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from enet4y2.cli.options import json_option
 from enet4y2.cli.terminal import terminal
 
 
 @click.command(short_help="Show what is built and what is missing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option(help="Print the report as JSON.")
 def doctor(as_json: bool) -> None:
     """Report the darknet build (source commit, flags, library, binding), the GPU, CUDA,
     cuDNN and OpenCV found, and the Python dependencies; list what is missing with the

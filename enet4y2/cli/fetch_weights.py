@@ -6,18 +6,18 @@ from pathlib import Path
 
 import click
 
+from enet4y2.cli.options import dir_option, json_option
 from enet4y2.cli.terminal import terminal
 
 
 @click.command("fetch-weights")
 @click.argument("names", nargs=-1, metavar="[enet4y2-coco|enet-coco|backbone|all]...")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("weights"), show_default=True, help="Where the files go.")
+@dir_option("weights", "Where the files go.")
 @click.option("--mirror", metavar="URL", envvar="ENET4Y2_WEIGHTS_MIRROR", show_envvar=True,
               help="A base URL holding the same file names.")
 @click.option("--retries", type=click.IntRange(0, 50), default=5, show_default=True,
               help="Attempts per file after the first (with backoff).")
-@click.option("--json", "as_json", is_flag=True, help="Print the files fetched as JSON.")
+@json_option(help="Print the files fetched as JSON.")
 def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, retries: int,
                   as_json: bool) -> None:
     """Fetch the published weights (all of them when no NAME is given).

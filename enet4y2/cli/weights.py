@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from enet4y2.cli.options import cfg_option, input_argument, input_option, json_option
 from enet4y2.cli.terminal import terminal
 
 
@@ -20,10 +21,9 @@ def weights() -> None:
 
 
 @weights.command("info")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--cfg", "cfg", type=click.Path(dir_okay=False),
-              help="Check the file against this cfg: full model, backbone, or mismatch.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@input_argument("path", "weights")
+@cfg_option(help="Check the file against this cfg: full model, backbone, or mismatch.")
+@json_option(help="Print JSON on stdout.")
 def info(path: str, cfg: str | None, as_json: bool) -> None:
     """Header (version, images seen, size) and, with --cfg, whether it fits.
     Exits 1 when the file does not fit the cfg.
@@ -48,16 +48,15 @@ def info(path: str, cfg: str | None, as_json: bool) -> None:
 
 
 @weights.command("cut")
-@click.argument("src", type=click.Path(dir_okay=False))
-@click.option("--cfg", "cfg", required=True, type=click.Path(dir_okay=False),
-              help="The cfg SRC was trained with (e.g. the classifier's).")
+@input_argument("src", "weights")
+@cfg_option(required=True, help="The cfg SRC was trained with (e.g. the classifier's).")
 @click.option("--layers", type=click.IntRange(min=1),
               help="Keep layers 0..N-1 (darknet partial's N).")
-@click.option("--for", "target", type=click.Path(dir_okay=False),
+@input_option("--for", "target", kind="cfg",
               help="Keep the layers --cfg shares with this detector cfg (instead of --layers).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Output file (default: SRC without .weights + .conv.N, beside SRC).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@json_option(help="Print JSON on stdout.")
 def cut(src: str, cfg: str, layers: int | None, target: str | None,
         output: str | None, as_json: bool) -> None:
     """Keep the first N layers of SRC, byte-identical to `darknet partial`.

@@ -90,14 +90,18 @@ def test_generate_with_anchors_from_dataset(tmp_path):
 
 def test_generate_user_errors(tmp_path):
     out = str(tmp_path / "e.cfg")
+    names = tmp_path / "x.names"
+    names.write_text("a\nb\n")
     cases = [
-        (["cfg", "--classes", "2", "--names", "x.names", "-o", out], "use one"),
+        (["cfg", "--classes", "2", "--names", str(names), "-o", out], "use one"),
         (["cfg", "--width", "400", "-o", out], "multiples of 32"),
         (["cfg", "--anchors", "1,2,3", "-o", out], "w,h pairs"),
-        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "not found — check --names"),
+        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out],
+         f"--names {tmp_path / 'none.names'}: no such names file"),
         (["cfg", "--classes", "3"], "give -o OUT.cfg"),
         (["cfg", "--classes", "3", "check", out], "is for generating a cfg"),
-        (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out], "no.data not found"),
+        (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out],
+         f"--anchors-from {tmp_path / 'no.data'}: no such data file"),
     ]
     for args, expect in cases:
         result = run(*args, ok=False)
@@ -106,6 +110,7 @@ def test_generate_user_errors(tmp_path):
         assert "Traceback" not in result.output
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "e.cfg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.names"]
 
 
 def test_show_table_and_json(tmp_path):

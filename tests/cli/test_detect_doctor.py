@@ -45,14 +45,14 @@ def test_detect_missing_image_is_one_line(small_model, tmp_path):
     result = run(["detect", str(tmp_path / "none.jpg"), "--cfg", str(cfg_path), "--weights",
                   str(weights)])
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: image not found: {tmp_path / 'none.jpg'}"
+    assert result.stderr.strip() == f"error: {tmp_path / 'none.jpg'}: no such image file"
 
 
 def test_detect_missing_weights_is_one_line(small_model, tmp_path):
     cfg_path, _, image = small_model
     result = run(["detect", str(image), "--cfg", str(cfg_path), "--weights",
                   str(tmp_path / "none.weights")])
-    assert result.exit_code == 1 and "weights not found" in result.stderr
+    assert result.exit_code == 1 and "no such weights file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -83,7 +83,7 @@ def test_doctor_with_the_build():
 
 
 @pytest.mark.darknet
-def test_detect_text_json_and_save_dir(tiny_detector, tmp_path):
+def test_detect_text_json_and_out(tiny_detector, tmp_path):
     images = [line for line in tiny_detector.valid_list.read_text().split()[:3]]
     base = ["--cfg", str(tiny_detector.cfg), "--weights", str(tiny_detector.weights),
             "--names", str(tiny_detector.names), "--thresh", "0.05"]
@@ -91,7 +91,7 @@ def test_detect_text_json_and_save_dir(tiny_detector, tmp_path):
     assert text.exit_code == 0, text.output
     assert text.stdout.count("Predicted in") == 3
     det_lines = re.findall(r"^(square|disc): \d+%\t\(left_x: ", text.stdout, re.M)
-    lines = run(["detect", *images, *base, "--json", "--save-dir", str(tmp_path / "out")],
+    lines = run(["detect", *images, *base, "--json", "--out", str(tmp_path / "out")],
                 catch_exceptions=False)
     records = [json.loads(line) for line in lines.stdout.splitlines()]
     assert [r["image"] for r in records] == images
@@ -99,6 +99,10 @@ def test_detect_text_json_and_save_dir(tiny_detector, tmp_path):
     for image in images:
         drawn = cv2.imread(str(tmp_path / "out" / image.rsplit("/", 1)[1]))
         assert drawn is not None and drawn.shape == cv2.imread(image).shape
+    # --save-dir, the option's old name, is a hidden alias of --out
+    run(["detect", images[0], *base, "--save-dir", str(tmp_path / "old")],
+        catch_exceptions=False)
+    assert (tmp_path / "old" / images[0].rsplit("/", 1)[1]).is_file()
 
 
 @pytest.mark.darknet

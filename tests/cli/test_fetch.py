@@ -37,11 +37,12 @@ def run(args, **kw):
 
 def test_fetch_coco_help_has_examples():
     result = run(["fetch-coco", "--help"], catch_exceptions=False)
-    assert result.exit_code == 0 and "enet4y2 fetch-coco --root work" in result.output
+    assert result.exit_code == 0 and "enet4y2 fetch-coco --dir work" in result.output
+    assert "--root" not in result.output  # the old name still works, unlisted
 
 
 def test_fetch_coco_builds_the_dataset(tmp_path, server, published):
-    args = ["fetch-coco", "--root", str(tmp_path), "--mirror", server.base_url, "--jobs", "2",
+    args = ["fetch-coco", "--dir", str(tmp_path), "--mirror", server.base_url, "--jobs", "2",
             "--json"]
     result = run(args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -56,7 +57,7 @@ def test_fetch_coco_builds_the_dataset(tmp_path, server, published):
 
 def test_fetch_coco_404_is_one_line_naming_the_url(tmp_path, server):
     server.status["val2014.zip"] = 404
-    result = run(["fetch-coco", "--root", str(tmp_path), "--mirror", server.base_url,
+    result = run(["fetch-coco", "--dir", str(tmp_path), "--mirror", server.base_url,
                   "--retries", "0"])
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -65,8 +66,9 @@ def test_fetch_coco_404_is_one_line_naming_the_url(tmp_path, server):
     assert "Traceback" not in result.output
 
 
-def test_fetch_coco_dry_run_json(tmp_path, server):
-    result = run(["fetch-coco", "--root", str(tmp_path), "--mirror", server.base_url,
+@pytest.mark.parametrize("option", ["--dir", "--root"])  # --root: DESIGN.md's old name
+def test_fetch_coco_dry_run_json(tmp_path, server, option):
+    result = run(["fetch-coco", option, str(tmp_path), "--mirror", server.base_url,
                   "--dry-run", "--json"], catch_exceptions=False)
     assert result.exit_code == 0
     plan = json.loads(result.stdout)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -140,3 +141,72 @@ def test_markup_in_a_written_file_name_prints_literally(cli, tmp_path):
     result = cli.ok("cfg", "--classes", "2", "-o", out)
     assert result.stdout.startswith(f"wrote {out}: ")
     assert cli.ok("cfg", "check", out).stdout.startswith(f"ok {out}: ")
+
+
+def test_markup_in_a_missing_file_name_prints_literally(cli, tmp_path):
+    missing = tmp_path / "[bold]none[/].cfg"
+    assert cli("cfg", "show", missing).stderr == f"error: {missing}: no such cfg file\n"
+    assert cli("weights", "info", missing).stderr == f"error: {missing}: no such weights file\n"
+
+
+# one check for every input file, one message
+@pytest.fixture
+def inputs(tmp_path, monkeypatch):
+    """Stand-ins for the other inputs of each command line, in the current directory."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("c.cfg", "d.data", "w.weights", "img.jpg", "r.json", "g.json", "t.log"):
+        Path(name).write_text("")
+    return tmp_path
+
+
+@pytest.fixture(params=["missing", "folder", "fifo", "device"])
+def bad_path(request, tmp_path) -> tuple[str, str]:
+    """(path, what the message says about it) for each way a path is not an input file."""
+    if request.param == "device":
+        return "/dev/zero", "not a regular file (a {kind} file is expected)"
+    path = tmp_path / "bad" / request.param
+    path.parent.mkdir()
+    if request.param == "folder":
+        path.mkdir()
+        return str(path), "is a folder, not a {kind} file"
+    if request.param == "fifo":
+        os.mkfifo(path)
+        return str(path), "not a regular file (a {kind} file is expected)"
+    return str(path), "no such {kind} file"
+
+
+@pytest.mark.parametrize(("argv", "option", "kind"), [
+    (["cfg", "show", "X"], None, "cfg"),
+    (["cfg", "check", "X"], None, "cfg"),
+    (["cfg", "--names", "X", "-o", "o.cfg"], "--names", "names"),
+    (["cfg", "--anchors-from", "X", "-o", "o.cfg"], "--anchors-from", "data"),
+    (["weights", "info", "X"], None, "weights"),
+    (["weights", "info", "w.weights", "--cfg", "X"], "--cfg", "cfg"),
+    (["weights", "cut", "X", "--cfg", "c.cfg", "--layers", "2"], None, "weights"),
+    (["weights", "cut", "w.weights", "--cfg", "c.cfg", "--for", "X"], "--for", "cfg"),
+    (["detect", "X", "--cfg", "c.cfg", "--weights", "w.weights"], None, "image"),
+    (["detect", "img.jpg", "--cfg", "X", "--weights", "w.weights"], "--cfg", "cfg"),
+    (["detect", "img.jpg", "--cfg", "c.cfg", "--weights", "X"], "--weights", "weights"),
+    (["detect", "img.jpg", "--cfg", "c.cfg", "--weights", "w.weights", "--names", "X"],
+     "--names", "names"),
+    (["train", "--data", "X"], "--data", "data"),
+    (["train", "--data", "d.data", "--cfg", "X"], "--cfg", "cfg"),
+    (["train", "--data", "d.data", "--cfg", "c.cfg", "--weights", "X"], "--weights", "weights"),
+    (["eval", "--weights", "X", "--cfg", "c.cfg"], "--weights", "weights"),
+    (["eval", "--weights", "w.weights", "--cfg", "X"], "--cfg", "cfg"),
+    (["eval", "--weights", "w.weights", "--cfg", "c.cfg", "--data", "X"], "--data", "data"),
+    (["eval", "--results", "X", "--gt", "g.json"], "--results", "results"),
+    (["eval", "--results", "r.json", "--gt", "X"], "--gt", "ground truth"),
+    (["eval", "--results", "r.json", "--gt", "g.json", "--list", "X"], "--list", "list"),
+    (["eval", "--results", "r.json", "--gt", "g.json", "--compare", "ref=X"], "--compare",
+     "stats"),
+    (["watch", "X"], None, "log"),
+    (["watch", "t.log", "--cfg", "X"], "--cfg", "cfg"),
+])
+def test_every_input_file_is_checked_the_same_way(cli, inputs, bad_path, argv, option, kind):
+    path, what = bad_path
+    before = sorted(os.listdir(inputs))
+    result = cli(*(a.replace("X", path) if "X" in a else a for a in argv))
+    where = f"{option} {path}" if option else path
+    assert (result.exit_code, result.stderr) == (1, f"error: {where}: {what.format(kind=kind)}\n")
+    assert sorted(os.listdir(inputs)) == before  # stopped before writing anything

@@ -78,6 +78,7 @@ def test_skip_bad_trains_on_cleaned_copies(setup):
     (["--weights", "nope.weights"], "nope.weights: no such weights file"),
 ])
 def test_user_errors_are_one_line(setup, args, message):
+    Path("w.weights").write_bytes(b"")  # exists: the conflict with --resume is the error
     result = run(*args)
     assert result.exit_code == 1
     assert message in result.stderr

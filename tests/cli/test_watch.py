@@ -105,7 +105,8 @@ def test_max_batches_of_the_reference_cfg(reference_dir):
 def test_missing_log_is_a_one_line_error(tmp_path):
     result = CliRunner().invoke(main, ["watch", str(tmp_path / "none.log"), "--once"])
     assert result.exit_code == 1
-    assert "not found" in result.output and "Traceback" not in result.output
+    assert result.stderr == f"error: {tmp_path / 'none.log'}: no such log file\n"
+    assert "Traceback" not in result.output
 
 
 def test_bad_plot_size(log):
