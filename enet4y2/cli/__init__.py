@@ -56,7 +56,7 @@ def main() -> None:
       enet4y2 fetch-coco --dir work     # COCO 2014, verified and resumable
       enet4y2 train --data work/coco/coco.data --weights enetb0_final.weights
       enet4y2 watch backup/train.log    # live loss/mAP view
-      enet4y2 eval --weights backup/enet4y2-coco_final.weights --pycoco
+      enet4y2 eval --weights backup/enet4y2-coco_final.weights --pycoco --out results
 
     Set ENET4Y2_DEBUG=1 to see the traceback of an unexpected error.
     """

@@ -10,6 +10,7 @@ from enet4y2.cli.options import (
     data_option,
     input_option,
     json_option,
+    out_option,
     weights_option,
 )
 
@@ -50,13 +51,12 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
               help="Letterbox images (also on when the cfg sets letter_box=1).")
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Images per network call.")
-@click.option("--json-out", type=_OUTPUT_FILE, default="results/coco_results.json",
-              show_default=True, help="Where the COCO results are written ('' to skip).")
-@click.option("--stats-out", type=_OUTPUT_FILE, default="results/coco_stats.json",
-              show_default=True,
-              help="Where the 12 COCO stats are written, a --compare file ('' to skip).")
-@click.option("--map-out", type=_OUTPUT_FILE, default="results/darknet_map.json",
-              show_default=True, help="Where darknet's mAP result is written ('' to skip).")
+@out_option("Save what this run makes here: coco_results.json, coco_stats.json, "
+            "darknet_map.json. Without it (or the three below) nothing is written.")
+@click.option("--json-out", type=_OUTPUT_FILE, help="Write the COCO results to this file.")
+@click.option("--stats-out", type=_OUTPUT_FILE,
+              help="Write the 12 COCO stats to this file (a --compare file).")
+@click.option("--map-out", type=_OUTPUT_FILE, help="Write darknet's mAP result to this file.")
 @click.option("--compare", multiple=True, metavar="NAME=STATS.json",
               help="A reference model's stats for the table (repeatable; first = criterion).")
 @click.option("--name", help="This model's name in the table (default: the weights' stem).")
@@ -78,7 +78,7 @@ def eval_command(**options) -> None:
     Examples:
       enet4y2 eval --data coco.data --weights backup/enet4y2-coco_final.weights
       enet4y2 eval --data coco.data --weights W --pycoco --gt instances_val2014.json \\
-          --compare enet-coco=enet-coco-stats.json
+          --compare enet-coco=enet-coco-stats.json --out results
       enet4y2 eval --data my.data --cfg my.cfg --weights W --pycoco --darknet-map
       enet4y2 eval --results results/coco_results.json --gt instances_val2014.json \\
           --list 5k.txt --json
@@ -86,6 +86,8 @@ def eval_command(**options) -> None:
     The default evaluation scores every image of the list; --only-detected-images
     reproduces the seed's script and inflates AP. Judgement: 'even' when the two values,
     rounded to 3 decimals, differ by less than --even-within (0.005 = half an AP point).
+    Files are written only with --out DIR or --json-out/--stats-out/--map-out FILE; each
+    one written is listed on stderr.
     """
     from enet4y2.cli.eval_render import run_and_render
 

@@ -19,6 +19,8 @@ from enet4y2 import fdio
 from enet4y2.cli.terminal import PlainTable, terminal
 from enet4y2.evaluate.table import format_stat
 
+SAVE_HINT = ("not saved: add --out DIR to write coco_results.json, coco_stats.json and "
+             "darknet_map.json (or --json-out/--stats-out/--map-out FILE)")
 _JUDGEMENT_STYLE = {"win": "green", "lose": "red"}
 
 
@@ -111,10 +113,12 @@ def run_and_render(options: dict) -> None:
     if as_json:
         terminal.json({key: report[key]
                        for key in ("darknet_map", "pycoco", "table", "written")})
-        return
-    _render(report, summary_lines)
+    else:
+        _render(report, summary_lines)
     for path in report["written"]:
         terminal.info(f"wrote {path}")
+    if not report["written"] and not as_json:
+        terminal.info(SAVE_HINT)
 
 
 def _render(report: dict, summary_lines) -> None:

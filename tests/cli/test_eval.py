@@ -23,7 +23,7 @@ def files(tmp_path):
 
 def _run(args, tmp_path, *, ok: bool = True):
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(tmp_path)  # default outputs (results/...) land in the test's folder
+        patch.chdir(tmp_path)  # anything written without being asked for would land here
         result = CliRunner().invoke(main, ["eval", *map(str, args)], catch_exceptions=not ok)
     if ok:
         assert result.exit_code == 0, result.output
@@ -34,6 +34,7 @@ def test_help_has_examples():
     result = CliRunner().invoke(main, ["eval", "--help"], catch_exceptions=False)
     assert result.exit_code == 0
     assert "enet4y2 eval --results" in result.stdout and "--only-detected-images" in result.stdout
+    assert "--out DIR" in result.stdout
 
 
 def test_perfect_results_json(files):
@@ -208,3 +209,30 @@ def test_pycoco_without_the_binding_is_one_line(files, monkeypatch):
                    "--list", files / "l.txt", "--gt", files / "gt.json"], files, ok=False)
     assert result.exit_code == 1 and "make darknet" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+INPUTS = ["gt.json", "half.json", "perfect.json"]
+
+
+def test_nothing_is_written_unless_asked(files):
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json"], files)
+    assert result.stderr.strip().splitlines()[-1].startswith("not saved: add --out DIR")
+    report = json.loads(_run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                              "--json"], files).stdout)
+    assert report["written"] == []
+    assert sorted(p.name for p in files.iterdir()) == INPUTS
+
+
+def test_out_writes_there_and_says_so(files):
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--out", "saved", "--json"], files)
+    assert json.loads(result.stdout)["written"] == ["saved/coco_stats.json"]  # as given
+    assert "wrote saved/coco_stats.json\n" in result.stderr and "not saved" not in result.stderr
+    stats = json.loads((files / "saved" / "coco_stats.json").read_text())
+    assert stats["stats"]["AP"] == pytest.approx(1.0)
+    # a single file's own option wins over --out for that file
+    result = _run(["--results", files / "perfect.json", "--gt", files / "gt.json",
+                   "--out", "saved2", "--stats-out", "mine.json"], files)
+    assert result.stderr.strip().splitlines()[-1] == "wrote mine.json"
+    assert (files / "mine.json").is_file()
+    assert not (files / "saved2").exists()

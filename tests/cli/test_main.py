@@ -4,6 +4,7 @@ text from the user (file names) is never read as rich markup."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 import enet4y2
 from enet4y2.cli import main
 from enet4y2.errors import DataError
+from tests.coco_builders import build_gt, perfect_results
 from tests.logsamples import training_log
 
 ENET4Y2 = [sys.executable, "-c", "from enet4y2.cli import main; main()"]
@@ -147,6 +149,15 @@ def test_markup_in_a_missing_file_name_prints_literally(cli, tmp_path):
     missing = tmp_path / "[bold]none[/].cfg"
     assert cli("cfg", "show", missing).stderr == f"error: {missing}: no such cfg file\n"
     assert cli("weights", "info", missing).stderr == f"error: {missing}: no such weights file\n"
+
+
+def test_markup_in_an_output_folder_prints_literally(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gt = build_gt(2)
+    Path("gt.json").write_text(json.dumps(gt))
+    Path("r.json").write_text(json.dumps(perfect_results(gt)))
+    result = cli.ok("eval", "--results", "r.json", "--gt", "gt.json", "--out", "[red]out")
+    assert "wrote [red]out/coco_stats.json\n" in result.stderr
 
 
 # one check for every input file, one message

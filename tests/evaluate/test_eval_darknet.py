@@ -84,7 +84,8 @@ def test_cli_pycoco_and_darknet_map(tiny, binding, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, [
         "eval", "--data", str(tiny.data), "--cfg", str(tiny.cfg), "--weights",
         str(tiny.weights), "--list", str(tiny.valid_list), "--pycoco", "--darknet-map",
-        "--points", "101", "--batch", "2", "--json"], catch_exceptions=False)
+        "--points", "101", "--batch", "2", "--out", "results", "--json"],
+        catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["darknet_map"]["map"] > 0 and report["pycoco"]["stats"]["AP50"] > 0
