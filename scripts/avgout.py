@@ -21,10 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.column < 1 or args.bars < 1:
         ap.error("--column and --bars must be at least 1")
 
-    from enet4y2.cli.watch_view import ViewOptions, build_table
     from enet4y2.errors import Enet4y2Error
-    from enet4y2.log.avgout import avgout_text
-    from enet4y2.log.parser import LogFollower
+    from enet4y2.log.avgout import avgout_text, state_table
+    from enet4y2.log.follower import LogFollower
 
     follower = LogFollower(args.log)
     try:
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     state = follower.state
-    table = build_table(state, ViewOptions(args.bars, args.column, args.stop_iter))
+    table = state_table(state, args.column, args.bars, args.stop_iter)
     if not table.rows:
         print(f"error: no iterations in {args.log} yet", file=sys.stderr)
         return 1

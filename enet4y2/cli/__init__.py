@@ -1,26 +1,50 @@
 """The `enet4y2` command. One small function per command, each in its own module under
-`enet4y2.cli`; heavy imports happen inside the commands so `--help` stays instant."""
+`enet4y2.cli`; heavy imports happen inside the commands so `--help` stays instant.
+Shared options live in `options`, the terminal in `terminal`, and how every failure ends
+(one line, an exit status) in `exits`."""
 
 from __future__ import annotations
+
+import sys
+from typing import Any
 
 import click
 
 from enet4y2 import __version__
-from enet4y2.cli.terminal import terminal
-from enet4y2.errors import Enet4y2Error
+from enet4y2.cli.exits import BrokenPipe, exit_status, flush_stdout
 
 
 class _Root(click.Group):
-    """Turns `Enet4y2Error` into a one-line error and a non-zero exit."""
+    """The root group: handles every failure itself (see `enet4y2.cli.exits`)."""
 
-    def invoke(self, ctx: click.Context):
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        prog_name = prog_name or "enet4y2"
+        if not standalone_mode:  # an in-process caller (`enet4y2 demo`) sees the exceptions
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, False, **extra)
+            status = (status if isinstance(status, int) else 0) or flush_stdout()
+        except (Exception, KeyboardInterrupt) as exc:  # every failure ends as one line
+            status = exit_status(exc)
+        sys.exit(status)
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except Enet4y2Error as exc:
-            terminal.abort(str(exc))
+        except click.UsageError as exc:
+            name = ctx.invoked_subcommand
+            if exc.ctx is None and name in self.commands:  # a few click errors carry none
+                exc.ctx = click.Context(self.commands[name], info_name=name, parent=ctx)
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None  # before click prints an empty line for it
+        except BrokenPipeError:
+            raise BrokenPipe() from None
 
 
-@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("enet4y2", cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="enet4y2")
 def main() -> None:
     """B0-4Y (EfficientNet-B0 + 4 YOLO heads) on upstream AlexeyAB darknet.
@@ -29,10 +53,12 @@ def main() -> None:
     Typical day:
       make darknet                      # build pinned upstream darknet + binding
       enet4y2 doctor                    # what was built, GPU/cuDNN/OpenCV found
-      enet4y2 fetch-coco --root work    # COCO 2014, verified and resumable
+      enet4y2 fetch-coco --dir work     # COCO 2014, verified and resumable
       enet4y2 train --data work/coco/coco.data --weights enetb0_final.weights
       enet4y2 watch backup/train.log    # live loss/mAP view
-      enet4y2 eval --weights backup/enet4y2-coco_final.weights --pycoco
+      enet4y2 eval --weights backup/enet4y2-coco_final.weights --pycoco --out results
+
+    Set ENET4Y2_DEBUG=1 to see the traceback of an unexpected error.
     """
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
-from rich.markup import escape
 
-from enet4y2.cli.terminal import terminal
+from enet4y2.cli.options import input_argument, input_option, json_option, names_option
+from enet4y2.cli.terminal import PlainTable, labelled, terminal
 
 _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "learning_rate",
              "burn_in", "output")
@@ -15,14 +13,13 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 
 @click.group("cfg", invoke_without_command=True, no_args_is_help=True)
 @click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default 80).")
-@click.option("--names", type=click.Path(dir_okay=False),
-              help="A .names file; its line count sets --classes.")
+@names_option(help="A .names file; its line count sets --classes.")
 @click.option("--width", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--height", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--heads", type=click.IntRange(2, 4), default=4, show_default=True,
               help="YOLO heads: 4 is enet4y2, 2 is enet-coco.")
 @click.option("--anchors", help="Anchors as w,h pairs: 10,14,23,27,...")
-@click.option("--anchors-from", type=click.Path(dir_okay=False), metavar="DATAFILE",
+@input_option("--anchors-from", kind="data", metavar="DATAFILE",
               help="Compute anchors by k-means (IoU) over the .data file's train labels.")
 @click.option("--num-anchors", type=click.IntRange(min=1), default=6, show_default=True,
               help="How many anchors --anchors-from computes.")
@@ -35,7 +32,7 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 @click.option("--burn-in", type=click.IntRange(min=0),
               help="[net] burn_in: iterations of learning-rate warm-up (default 1000).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@json_option(help="Print a JSON summary on stdout.")
 @click.pass_context
 def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, anchors_from,
         num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
@@ -77,21 +74,20 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
             on_stage=lambda text: bar.add_task(text, total=None),
         )
     if as_json:
-        click.echo(json.dumps(summary))
+        terminal.json(summary)
         return
     if "mean_iou" in summary:
         terminal.info(f"anchors from {summary['boxes']} boxes: {summary['anchors']} "
                       f"(mean IoU {summary['mean_iou']:.2%})")
-    terminal.out.print(escape(
-        f"wrote {summary['path']}: {summary['layers']} layers, {summary['heads']} heads, "
-        f"{summary['classes']} classes, {summary['width']}x{summary['height']}, "
-        f"{summary['bflops']:.3f} BFLOPs, max_batches {summary['max_batches']} "
-        f"(steps {summary['steps']})"), soft_wrap=True)
+    terminal.line(f"wrote {summary['path']}: {summary['layers']} layers, {summary['heads']} "
+                  f"heads, {summary['classes']} classes, {summary['width']}x"
+                  f"{summary['height']}, {summary['bflops']:.3f} BFLOPs, max_batches "
+                  f"{summary['max_batches']} (steps {summary['steps']})")
 
 
 @cfg.command("show")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON.")
+@input_argument("path", "cfg")
+@json_option(help="Print the layers as JSON.")
 def show(path: str, as_json: bool) -> None:
     """A table of the layers: type, output shape, BFLOPs, parameters; totals.
 
@@ -104,14 +100,14 @@ def show(path: str, as_json: bool) -> None:
 
     summary = model_summary(path)
     if as_json:
-        click.echo(json.dumps(summary))
+        terminal.json(summary)
     else:
-        terminal.out.print(_table(summary))
+        terminal.show(_table(summary))
 
 
 @cfg.command("check")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@input_argument("path", "cfg")
+@json_option(help="Print problems as JSON.")
 def check(path: str, as_json: bool) -> None:
     """Every problem darknet would crash on or silently get wrong, with its line and fix.
     Exits 1 when there are problems.
@@ -125,18 +121,18 @@ def check(path: str, as_json: bool) -> None:
 
     report = check_file(path)
     if as_json:
-        click.echo(json.dumps(report))
+        terminal.json(report)
     else:
         for note in report["warnings"]:
-            terminal.warn(escape(note))
+            terminal.warn(note)
         for problem in report["problems"]:
-            terminal.out.print(f"[bold red]✗[/] {escape(problem)}", soft_wrap=True)
+            terminal.out.print(labelled("✗", "bold red", problem), soft_wrap=True)
         if report["ok"]:
-            terminal.out.print(f"[green]ok[/] {escape(path)}: {report['layers']} layers, "
-                               f"{report['bflops']:.3f} BFLOPs, {report['classes']} classes",
-                               soft_wrap=True)
+            terminal.out.print(labelled("ok", "green", f"{path}: {report['layers']} layers, "
+                                        f"{report['bflops']:.3f} BFLOPs, "
+                                        f"{report['classes']} classes"), soft_wrap=True)
         else:
-            terminal.err.print(f"{len(report['problems'])} problem(s) in {path}")
+            terminal.info(f"{len(report['problems'])} problem(s) in {path}")
     if not report["ok"]:
         raise click.exceptions.Exit(1)
 
@@ -144,23 +140,22 @@ def check(path: str, as_json: bool) -> None:
 _SHORT = {"convolutional": "conv", "scale_channels": "scale", "connected": "conn"}
 
 
-def _table(summary: dict):
+def _table(summary: dict) -> PlainTable:
     from rich import box
-    from rich.table import Table
 
     rows = [
-        [str(m["index"]), _SHORT.get(m["type"], m["type"]), escape(m["detail"]),
+        [str(m["index"]), _SHORT.get(m["type"], m["type"]), m["detail"],
          "x".join(map(str, m["input"])), "x".join(map(str, m["output"])),
          f"{m['bflops']:.3f}", f"{m['params']:,}"]
         for m in summary["layers"]
     ]
     total = ["", "total", "", "", "", f"{summary['total_bflops']:.3f}",
              f"{summary['param_count']:,}"]
-    table = Table(title=escape(f"{summary['path']} — {summary['width']}x{summary['height']}"
-                               f"x{summary['channels']}, {summary['classes']} classes"),
-                  title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                  pad_edge=False, collapse_padding=True, caption_justify="left",
-                  caption=f"weights file: {summary['weights_bytes']:,} bytes")
+    table = PlainTable(title=f"{summary['path']} — {summary['width']}x{summary['height']}"
+                             f"x{summary['channels']}, {summary['classes']} classes",
+                       title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                       pad_edge=False, collapse_padding=True, caption_justify="left",
+                       caption=f"weights file: {summary['weights_bytes']:,} bytes")
     for col, name in enumerate(("layer", "type", "", "input", "output", "BFLOPs", "params")):
         widest = max(len(row[col]) for row in [*rows, total, [name] * 7])
         if name == "":  # the detail column gives way when the terminal is narrow
@@ -173,3 +168,4 @@ def _table(summary: dict):
     table.add_section()
     table.add_row(*total)
     return table
+

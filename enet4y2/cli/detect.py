@@ -6,25 +6,30 @@ from pathlib import Path
 
 import click
 
+from enet4y2.cli.options import (
+    cfg_option,
+    input_argument,
+    json_option,
+    names_option,
+    out_option,
+    weights_option,
+)
 from enet4y2.cli.terminal import terminal
 
 
 @click.command(short_help="Detect objects in images with a darknet model.")
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--cfg", "cfg", required=True, type=click.Path(path_type=Path),
-              help="Network .cfg file.")
-@click.option("--weights", required=True, type=click.Path(path_type=Path),
-              help="Trained .weights file.")
-@click.option("--names", type=click.Path(path_type=Path), help="Class names, one a line.")
+@input_argument("images", "image", nargs=-1, required=True)
+@cfg_option(required=True, help="Network .cfg file.")
+@weights_option(required=True, help="Trained .weights file.")
+@names_option()
 @click.option("--thresh", default=0.25, show_default=True, help="Confidence threshold.")
 @click.option("--nms", default=0.45, show_default=True, help="NMS IoU threshold (0: off).")
 @click.option("--letterbox/--no-letterbox", default=None,
               help="Letterbox instead of stretching (default: the cfg's letter_box).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per image (JSON lines).")
-@click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write annotated copies of the images here.")
+@json_option(help="One JSON object per image (JSON lines).")
+@out_option("Write annotated copies of the images here.", hidden_aliases=("--save-dir",))
 @click.option("--verbose", is_flag=True, help="Show darknet's own output while it loads.")
-def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_dir, verbose):
+def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, verbose):
     """Detect objects in IMAGE files, printing what darknet's
     `detector test -ext_output` prints (or JSON lines with --json).
 
@@ -33,20 +38,17 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
       enet4y2 detect dog.jpg --cfg cfg/enet4y2-coco.cfg \\
           --weights enet4y2-coco_final.weights --names data/coco.names
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --json > dets.jsonl
-      enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --save-dir out/
+      enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --out annotated/
     """
-    import json
     import time
 
     from enet4y2 import images as imgs
     from enet4y2.darknet import Network
     from enet4y2.detect import output as det
 
-    for path in images:  # fail before loading the network
-        if not path.is_file():
-            terminal.abort(f"image not found: {path}")
-    if save_dir:
-        save_dir.mkdir(parents=True, exist_ok=True)
+    images = [Path(p) for p in images]
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
     with Network(cfg, weights, names=names, verbose=verbose) as net:
         progress = terminal.progress(transient=True) if len(images) > 10 else None
         task = progress.add_task("detecting", total=len(images)) if progress else None
@@ -58,13 +60,13 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, save_di
                 dets = net.detect(image, thresh=thresh, nms=nms, letterbox=letterbox)
                 ms = (time.perf_counter() - t0) * 1000
                 if as_json:
-                    terminal.write(json.dumps(det.to_record(path, image, dets, ms)))
+                    terminal.json(det.to_record(path, image, dets, ms), indent=None)
                 else:
                     terminal.write(f"{path}: Predicted in {ms:.3f} milli-seconds.")
                     if len(dets):
                         terminal.write(det.ext_output(dets))
-                if save_dir:
-                    det.save_image(save_dir / path.name, det.draw(image, dets))
+                if out:
+                    det.save_image(out / path.name, det.draw(image, dets))
                 if progress:
                     progress.advance(task)
         finally:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import click
 
+from enet4y2.cli.options import (
+    cfg_option,
+    check_input_file,
+    data_option,
+    input_option,
+    json_option,
+    out_option,
+    weights_option,
+)
+
 # Kept here (not imported) so `--help` does not load numpy; tests check they match
 # enet4y2.evaluate.cocoeval.BACKENDS and enet4y2.evaluate.table.EVEN_WITHIN.
 BACKENDS = ("pycocotools", "faster-coco-eval")
 EVEN_WITHIN = 0.005
-_FILE = click.Path(dir_okay=False)
+DEFAULT_CFG = "cfg/enet4y2-coco.cfg"
+_OUTPUT_FILE = click.Path(dir_okay=False)
 
 
 def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -17,20 +28,19 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
             raise click.BadParameter(f"{value!r} is not NAME=STATS.json", param_hint="--compare")
-        pairs.append((name, path))
+        pairs.append((name, check_input_file(path, "stats", "--compare")))
     return pairs
 
 
 @click.command("eval")
-@click.option("--weights", type=_FILE, help="Detector weights to evaluate.")
-@click.option("--cfg", type=_FILE, default="cfg/enet4y2-coco.cfg", show_default=True,
-              help="Detector cfg.")
-@click.option("--data", type=_FILE, help="darknet .data file (valid=, names=, classes=).")
-@click.option("--list", "list_path", type=_FILE,
+@weights_option(help="Detector weights to evaluate.")
+@cfg_option(show_default=DEFAULT_CFG, help="Detector cfg (with --weights).")
+@data_option()
+@input_option("--list", "list_path", kind="list",
               help="Image list to evaluate (default: valid= of --data).")
-@click.option("--gt", type=_FILE,
+@input_option("--gt", kind="ground truth",
               help="COCO instances JSON (default: built from the list's YOLO label files).")
-@click.option("--results", type=_FILE,
+@input_option("--results", kind="results",
               help="Score this COCO results file instead of running a model (needs --gt).")
 @click.option("--pycoco", is_flag=True, help="COCO evaluation with pycocotools.")
 @click.option("--darknet-map", is_flag=True,
@@ -41,13 +51,12 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
               help="Letterbox images (also on when the cfg sets letter_box=1).")
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Images per network call.")
-@click.option("--json-out", type=_FILE, default="results/coco_results.json",
-              show_default=True, help="Where the COCO results are written ('' to skip).")
-@click.option("--stats-out", type=_FILE, default="results/coco_stats.json",
-              show_default=True,
-              help="Where the 12 COCO stats are written, a --compare file ('' to skip).")
-@click.option("--map-out", type=_FILE, default="results/darknet_map.json", show_default=True,
-              help="Where darknet's mAP result is written ('' to skip).")
+@out_option("Save what this run makes here: coco_results.json, coco_stats.json, "
+            "darknet_map.json. Without it (or the three below) nothing is written.")
+@click.option("--json-out", type=_OUTPUT_FILE, help="Write the COCO results to this file.")
+@click.option("--stats-out", type=_OUTPUT_FILE,
+              help="Write the 12 COCO stats to this file (a --compare file).")
+@click.option("--map-out", type=_OUTPUT_FILE, help="Write darknet's mAP result to this file.")
 @click.option("--compare", multiple=True, metavar="NAME=STATS.json",
               help="A reference model's stats for the table (repeatable; first = criterion).")
 @click.option("--name", help="This model's name in the table (default: the weights' stem).")
@@ -61,7 +70,7 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
               help="darknet mAP: recall points (101 COCO, 11 VOC2007, 0 area under curve).")
 @click.option("--even-within", type=float, default=EVEN_WITHIN, show_default=True,
               help="Judgement: 'even' when values differ by less than this.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@json_option(help="Print the results as JSON on stdout.")
 def eval_command(**options) -> None:
     """Evaluate a detector: darknet's mAP, or COCO AP with pycocotools.
 
@@ -69,7 +78,7 @@ def eval_command(**options) -> None:
     Examples:
       enet4y2 eval --data coco.data --weights backup/enet4y2-coco_final.weights
       enet4y2 eval --data coco.data --weights W --pycoco --gt instances_val2014.json \\
-          --compare enet-coco=enet-coco-stats.json
+          --compare enet-coco=enet-coco-stats.json --out results
       enet4y2 eval --data my.data --cfg my.cfg --weights W --pycoco --darknet-map
       enet4y2 eval --results results/coco_results.json --gt instances_val2014.json \\
           --list 5k.txt --json
@@ -77,8 +86,12 @@ def eval_command(**options) -> None:
     The default evaluation scores every image of the list; --only-detected-images
     reproduces the seed's script and inflates AP. Judgement: 'even' when the two values,
     rounded to 3 decimals, differ by less than --even-within (0.005 = half an AP point).
+    Files are written only with --out DIR or --json-out/--stats-out/--map-out FILE; each
+    one written is listed on stderr.
     """
     from enet4y2.cli.eval_render import run_and_render
 
     options["compare"] = _parse_compare(options["compare"])
+    if options["weights"] and not options["results"] and options["cfg"] is None:
+        options["cfg"] = check_input_file(DEFAULT_CFG, "cfg", "--cfg")
     run_and_render(options)

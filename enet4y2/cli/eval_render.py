@@ -4,9 +4,7 @@ seed's comparison table. Only terminal code here; the work is in `enet4y2.evalua
 from __future__ import annotations
 
 import contextlib
-import json
 
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,12 +13,15 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from enet4y2 import fdio
-from enet4y2.cli.terminal import terminal
+from enet4y2.cli.terminal import PlainTable, terminal
 from enet4y2.evaluate.table import format_stat
+
+SAVE_HINT = ("not saved: add --out DIR to write coco_results.json, coco_stats.json and "
+             "darknet_map.json (or --json-out/--stats-out/--map-out FILE)")
+_JUDGEMENT_STYLE = {"win": "green", "lose": "red"}
 
 
 class _RateColumn(ProgressColumn):
@@ -35,12 +36,12 @@ def _pct(value) -> str:
     return "-" if value is None else f"{value * 100:.2f}"
 
 
-def darknet_map_table(result: dict) -> Table:
-    table = Table(title="darknet detector map", title_justify="left")
+def darknet_map_table(result: dict) -> PlainTable:
+    table = PlainTable(title="darknet detector map", title_justify="left")
     for title in ("class", "name", "AP %", "TP", "FP"):
         table.add_column(title, justify="left" if title == "name" else "right")
     for cls in result["classes"]:
-        table.add_row(str(cls["id"]), escape(cls["name"]), _pct(cls["ap"]), str(cls["tp"]),
+        table.add_row(str(cls["id"]), cls["name"], _pct(cls["ap"]), str(cls["tp"]),
                       str(cls["fp"]))
     return table
 
@@ -64,19 +65,18 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def comparison_rich(table: dict) -> Table:
-    out = Table(title="COCO bbox", title_justify="left", caption=(
+def comparison_rich(table: dict) -> PlainTable:
+    out = PlainTable(title="COCO bbox", title_justify="left", caption=(
         f"even: the values differ by less than {table['even_within']:g} at 3 decimals"))
     out.add_column("model")
     for column in table["columns"]:
         out.add_column(column, justify="right")
     out.add_column("judgement", justify="right")
     for row in table["rows"]:
-        out.add_row(escape(row["model"]), *(format_stat(v) for v in row["values"]), row["role"])
+        out.add_row(row["model"], *(format_stat(v) for v in row["values"]), row["role"])
     for judgement in table["judgements"]:
-        styled = [f"[green]{r}[/]" if r == "win" else f"[red]{r}[/]" if r == "lose" else r
-                  for r in judgement["results"]]
-        out.add_row(f"vs {escape(judgement['against'])}", *styled, "result")
+        styled = [Text(r, style=_JUDGEMENT_STYLE.get(r, "")) for r in judgement["results"]]
+        out.add_row(f"vs {judgement['against']}", *styled, "result")
     return out
 
 
@@ -86,8 +86,8 @@ def run_and_render(options: dict) -> None:
     from enet4y2.evaluate.run import run_eval
 
     as_json = options.pop("as_json")
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               _RateColumn(), TimeRemainingColumn()]
+    columns = [TextColumn("{task.description}", markup=False), BarColumn(),
+               MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn()]
     progress = Progress(*columns, console=terminal.err, transient=True)
     tasks: dict[str, int] = {}
 
@@ -111,31 +111,30 @@ def run_and_render(options: dict) -> None:
     for warning in report["warnings"]:
         terminal.warn(warning)
     if as_json:
-        payload = {key: report[key] for key in ("darknet_map", "pycoco", "table", "written")}
-        click_echo_json(payload)
-        return
-    out = terminal.out
+        terminal.json({key: report[key]
+                       for key in ("darknet_map", "pycoco", "table", "written")})
+    else:
+        _render(report, summary_lines)
+    for path in report["written"]:
+        terminal.info(f"wrote {path}")
+    if not report["written"] and not as_json:
+        terminal.info(SAVE_HINT)
+
+
+def _render(report: dict, summary_lines) -> None:
     if report["darknet_map"] is not None:
-        out.print(darknet_map_table(report["darknet_map"]))
+        terminal.show(darknet_map_table(report["darknet_map"]))
         for line in darknet_map_summary(report["darknet_map"]):
-            out.print(line)
+            terminal.line(line)
     if report["pycoco"] is not None:
         coco = report["pycoco"]
         scope = "images with detections" if coco["only_detected_images"] else "images"
-        out.print(f"\nCOCOeval bbox ({coco['backend']}) over {coco['images']} {scope}, "
-                  f"{coco['detections']} detections")
+        terminal.line(f"\nCOCOeval bbox ({coco['backend']}) over {coco['images']} {scope}, "
+                      f"{coco['detections']} detections")
         for line in summary_lines(coco["stats"]):
-            out.print(line)
-        out.print(comparison_rich(report["table"]))
+            terminal.line(line)
+        terminal.show(comparison_rich(report["table"]))
         if report["darknet_map"] is not None:
             dm = report["darknet_map"]
-            out.print(f"darknet mAP@{dm['iou_thresh']:.2f} = {dm['map']:.3f}   "
-                      f"pycocotools AP50 = {coco['stats']['AP50']:.3f}")
-    for path in report["written"]:
-        terminal.info(f"wrote {escape(path)}")
-
-
-def click_echo_json(payload: dict) -> None:
-    import click
-
-    click.echo(json.dumps(payload, indent=2))
+            terminal.line(f"darknet mAP@{dm['iou_thresh']:.2f} = {dm['map']:.3f}   "
+                          f"pycocotools AP50 = {coco['stats']['AP50']:.3f}")

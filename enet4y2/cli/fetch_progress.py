@@ -21,7 +21,7 @@ class ProgressObserver(Observer):
         self.progress = progress
         self._lock = threading.Lock()
         self._tasks: dict[str, TaskID] = {}
-        self._total = progress.add_task("[bold]total", total=None)
+        self._total = progress.add_task("total", total=None)
 
     def start(self, name: str, total: int | None, done: int) -> None:
         with self._lock:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from enet4y2.cli.options import dir_option, json_option
 from enet4y2.cli.terminal import terminal
 
 
 @click.command("fetch-weights")
 @click.argument("names", nargs=-1, metavar="[enet4y2-coco|enet-coco|backbone|all]...")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("weights"), show_default=True, help="Where the files go.")
+@dir_option("weights", "Where the files go.")
 @click.option("--mirror", metavar="URL", envvar="ENET4Y2_WEIGHTS_MIRROR", show_envvar=True,
               help="A base URL holding the same file names.")
 @click.option("--retries", type=click.IntRange(0, 50), default=5, show_default=True,
               help="Attempts per file after the first (with backoff).")
-@click.option("--json", "as_json", is_flag=True, help="Print the files fetched as JSON.")
+@json_option(help="Print the files fetched as JSON.")
 def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, retries: int,
                   as_json: bool) -> None:
     """Fetch the published weights (all of them when no NAME is given).
@@ -48,10 +47,9 @@ def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, r
     if backbone is not None:
         cut = wc.cut_backbone_to_shared_layers(backbone.path)
     if as_json:
-        payload = [{"name": r.name, "path": str(r.path), "size": r.size, "sha256": r.sha256,
-                    "status": r.status} for r in results]
-        terminal.out.print_json(json.dumps({"files": payload,
-                                            "backbone_cut": str(cut) if cut else None}))
+        files = [{"name": r.name, "path": str(r.path), "size": r.size, "sha256": r.sha256,
+                  "status": r.status} for r in results]
+        terminal.json({"files": files, "backbone_cut": str(cut) if cut else None})
         return
     for r in results:
         terminal.info(f"{r.path} ({r.status}, {r.size} bytes, verified)")

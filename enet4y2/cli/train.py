@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 
+from enet4y2.cli.options import cfg_option, data_option, input_option, weights_option
+
 
 @click.command("train")
-@click.option("--data", default="coco.data", show_default=True,
-              help="darknet .data file (relative paths in it are taken from here, the "
-                   "current directory, as darknet does).")
-@click.option("--cfg", "cfg", default="cfg/enet4y2-coco.cfg", show_default=True,
-              help="Detector .cfg.")
-@click.option("--weights", default=None, help="Start from: detector weights, a cut backbone, "
-              "or classifier weights (cut once, cached in backup/). None: from scratch.")
-@click.option("--weights-cfg", default=None,
+@data_option(default="coco.data", help="darknet .data file (relative paths in it are taken "
+             "from here, the current directory, as darknet does).")
+@cfg_option(default="cfg/enet4y2-coco.cfg", help="Detector .cfg.")
+@weights_option(help="Start from: detector weights, a cut backbone, or classifier weights "
+                "(cut once, cached in backup/). None: from scratch.")
+@input_option("--weights-cfg", kind="cfg",
               help="The classifier .cfg the --weights were trained with (default: "
                    "EfficientNet-B0 recognised by size).")
 @click.option("--gpus", default=None, help="GPU indices for darknet's -gpus, e.g. 0,1,2,3.")

@@ -8,9 +8,7 @@ import socket
 import time
 from pathlib import Path
 
-from rich.table import Table
-
-from enet4y2.cli.terminal import terminal
+from enet4y2.cli.terminal import PlainTable, labelled, terminal
 from enet4y2.log.state import LogState
 from enet4y2.train.session import Outcome, Reporter
 
@@ -36,7 +34,8 @@ class TerminalReporter(Reporter):
 
     def warn(self, message: str) -> None:
         if self._live is not None:
-            self._live.console.print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
+            self._live.console.print(labelled("warning:", "bold yellow", message),
+                                     soft_wrap=True)
         else:
             terminal.warn(message)
 
@@ -54,14 +53,15 @@ class TerminalReporter(Reporter):
         return advance
 
     def bad_files(self, bad, written: Path) -> None:
-        table = Table(title=f"bad files ({len(bad)}; all in {written})", title_justify="left")
+        table = PlainTable(title=f"bad files ({len(bad)}; all in {written})",
+                           title_justify="left")
         table.add_column("file", overflow="fold")
         table.add_column("problem", overflow="fold")
         for item in bad[:BAD_ROWS]:
             table.add_row(item.path, item.problem)
         if len(bad) > BAD_ROWS:
             table.add_row(f"... {len(bad) - BAD_ROWS} more", "")
-        terminal.err.print(table)
+        terminal.err.print(table)  # beside the messages, on stderr
 
     def started(self, command: list[str], log: Path, max_batches: int) -> None:
         import shlex
@@ -122,8 +122,8 @@ class TerminalReporter(Reporter):
                                f"{broken.problem}; it is not offered as a result",
                                soft_wrap=True)
         if result.stopped_on_nan and result.nan is not None:
-            terminal.err.print(f"[bold red]error:[/] {nan_message(result.nan)}; darknet "
-                               f"stopped (--on-nan warn to go on)", soft_wrap=True)
+            terminal.error(f"{nan_message(result.nan)}; darknet stopped (--on-nan warn to "
+                           "go on)")
             terminal.info(newest)
             return 1
         if result.interrupted and result.returncode in (0, -result.interrupted):
@@ -137,10 +137,10 @@ class TerminalReporter(Reporter):
                          f"{where}")
             else:
                 cause = f"darknet exited with status {result.returncode}{where}"
-            terminal.err.print(f"[bold red]error:[/] {cause} — last lines of {outcome.log} "
-                               "below; fix the cause, then resume", soft_wrap=True)
+            terminal.error(f"{cause} — last lines of {outcome.log} below; fix the cause, "
+                           "then resume")
             for line in result.tail:
-                terminal.err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+                terminal.info(f"  {line}")
             terminal.info(newest)
             terminal.info(f"resume: {outcome.resume}")
             return result.exit_code

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from enet4y2.cli.options import cfg_option, input_argument, json_option
 from enet4y2.cli.terminal import terminal
 
 
 @click.command("watch")
-@click.argument("log", type=click.Path(dir_okay=False))
+@input_argument("log", "log")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds between refreshes of the live view.")
 @click.option("--once", is_flag=True, help="Print one frame and exit (plain text off a tty).")
@@ -18,14 +19,13 @@ from enet4y2.cli.terminal import terminal
               help="Rows of the avgout table (evenly spaced over the run).")
 @click.option("--stop-iter", type=click.IntRange(min=0), default=None,
               help="Show iterations up to N only.")
-@click.option("--cfg", "cfg", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="The training .cfg, for max_batches (else darknet's status line).")
+@cfg_option(help="The training .cfg, for max_batches (else darknet's status line).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write avg loss and mAP@0.5 over iterations as a PNG (each refresh).")
 @click.option("--plot-size", default="1000x600", show_default=True, help="PNG size WxH.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Write iteration,loss,avg,rate,seconds,images,hours_left,map as CSV.")
-@click.option("--json", "as_json", is_flag=True, help="Print the parsed state as JSON, exit.")
+@json_option(help="Print the parsed state as JSON, exit.")
 def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, csv_path,
           as_json):
     """Watch darknet training: avgout's loss bars, mAP, speed, ETA; PNG chart and CSV.
@@ -42,7 +42,6 @@ def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, cs
 
     from enet4y2.cfg.model import c_atoi, net_option
     from enet4y2.cli.watch_view import ViewOptions, Watcher, frame_width, parse_size
-    from enet4y2.errors import MissingFileError
 
     size = parse_size(plot_size)
     if size is None:
@@ -54,19 +53,17 @@ def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, cs
     plain = not terminal.out.is_terminal
     options = ViewOptions(bars, column, stop_iter, max_batches, ascii=plain)
     watcher = Watcher(log, options)
-    if not Path(log).exists():
-        raise MissingFileError(f"log file {log} not found: give the file darknet's output goes to")
     with terminal.err.status("reading log", spinner="dots"):
         watcher.refresh()
         watcher.export(plot, csv_path, size)
     if as_json:
-        click.echo(watcher.state.to_json())
+        terminal.json(watcher.state.to_dict())
         return
     if once or plain:
         # Off a terminal nothing wraps lines for us: print at the width the frame needs.
         if plain:
             terminal.out.width = max(terminal.out.width, frame_width(options))
-        terminal.out.print(watcher.frame())
+        terminal.show(watcher.frame())
         return
     _live(watcher, interval, plot, csv_path, size)
 

@@ -15,6 +15,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from enet4y2.cli.terminal import PlainTable
 from enet4y2.log.avgout import AvgoutTable, bar_text, state_series, state_table
 from enet4y2.log.export import write_exports
 from enet4y2.log.follower import LogFollower
@@ -62,7 +63,7 @@ def _header_text(header: Header) -> Text:
 
 
 def _avgout_renderable(table: AvgoutTable, options: ViewOptions) -> Table:
-    t = Table(box=box.ASCII if options.ascii else box.SIMPLE_HEAD, pad_edge=False)
+    t = PlainTable(box=box.ASCII if options.ascii else box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("iteration", justify="right", no_wrap=True, min_width=9)
     t.add_column("avg loss", justify="right", no_wrap=True, min_width=10)
     t.add_column("bar", no_wrap=True, overflow="crop", min_width=min(options.bars + 1, 10))
@@ -80,7 +81,7 @@ def _avgout_renderable(table: AvgoutTable, options: ViewOptions) -> Table:
 
 
 def _stats_renderable(state: LogState, options: ViewOptions) -> Table:
-    t = Table(box=box.ASCII if options.ascii else box.ROUNDED, show_header=False)
+    t = PlainTable(box=box.ASCII if options.ascii else box.ROUNDED, show_header=False)
     t.add_column("what", style="bold", no_wrap=True)
     t.add_column("value", no_wrap=True)
     last = state.last

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
-from rich.markup import escape
 
+from enet4y2.cli.options import cfg_option, input_argument, input_option, json_option
 from enet4y2.cli.terminal import terminal
 
 
@@ -23,11 +21,10 @@ def weights() -> None:
 
 
 @weights.command("info")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--cfg", "cfg_path", type=click.Path(dir_okay=False),
-              help="Check the file against this cfg: full model, backbone, or mismatch.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def info(path: str, cfg_path: str | None, as_json: bool) -> None:
+@input_argument("path", "weights")
+@cfg_option(help="Check the file against this cfg: full model, backbone, or mismatch.")
+@json_option(help="Print JSON on stdout.")
+def info(path: str, cfg: str | None, as_json: bool) -> None:
     """Header (version, images seen, size) and, with --cfg, whether it fits.
     Exits 1 when the file does not fit the cfg.
 
@@ -38,31 +35,29 @@ def info(path: str, cfg_path: str | None, as_json: bool) -> None:
     """
     from enet4y2.modelfiles import describe
 
-    report = describe(path, cfg_path)
+    report = describe(path, cfg)
     if as_json:
-        click.echo(json.dumps(report))
+        terminal.json(report)
     else:
-        terminal.out.print(escape(
-            f"{path}: darknet {report['version']}, {report['seen']:,} images seen, "
-            f"{report['size']:,} bytes"), soft_wrap=True)
+        terminal.line(f"{path}: darknet {report['version']}, {report['seen']:,} images seen, "
+                      f"{report['size']:,} bytes")
         if "kind" in report:
-            terminal.out.print(escape(report["verdict"]), soft_wrap=True)
+            terminal.line(report["verdict"])
     if report.get("kind") == "mismatch":
         raise click.exceptions.Exit(1)
 
 
 @weights.command("cut")
-@click.argument("src", type=click.Path(dir_okay=False))
-@click.option("--cfg", "cfg_path", required=True, type=click.Path(dir_okay=False),
-              help="The cfg SRC was trained with (e.g. the classifier's).")
+@input_argument("src", "weights")
+@cfg_option(required=True, help="The cfg SRC was trained with (e.g. the classifier's).")
 @click.option("--layers", type=click.IntRange(min=1),
               help="Keep layers 0..N-1 (darknet partial's N).")
-@click.option("--for", "target", type=click.Path(dir_okay=False),
+@input_option("--for", "target", kind="cfg",
               help="Keep the layers --cfg shares with this detector cfg (instead of --layers).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Output file (default: SRC without .weights + .conv.N, beside SRC).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def cut(src: str, cfg_path: str, layers: int | None, target: str | None,
+@json_option(help="Print JSON on stdout.")
+def cut(src: str, cfg: str, layers: int | None, target: str | None,
         output: str | None, as_json: bool) -> None:
     """Keep the first N layers of SRC, byte-identical to `darknet partial`.
 
@@ -74,13 +69,11 @@ def cut(src: str, cfg_path: str, layers: int | None, target: str | None,
     """
     from enet4y2.modelfiles import cut_file
 
-    report = cut_file(src, cfg_path, layers=layers, target=target, output=output)
+    report = cut_file(src, cfg, layers=layers, target=target, output=output)
     if as_json:
-        click.echo(json.dumps(report))
+        terminal.json(report)
         return
-    terminal.out.print(escape(
-        f"wrote {report['output']}: layers 0..{report['layers'] - 1} of {cfg_path}, "
-        f"{report['size']:,} bytes"), soft_wrap=True)
+    terminal.line(f"wrote {report['output']}: layers 0..{report['layers'] - 1} of {cfg}, "
+                  f"{report['size']:,} bytes")
     if target:
-        terminal.out.print(escape(f"fits {target} as its backbone ({report['layers']} "
-                                  "layers)"), soft_wrap=True)
+        terminal.line(f"fits {target} as its backbone ({report['layers']} layers)")

@@ -182,19 +182,43 @@ def save_results(path: str | os.PathLike, results: list[dict]) -> Path:
     return atomic_write_json(path, results)
 
 
+#: The files `--out DIR` writes, by the option that names each one alone.
+OUT_FILES = {"json_out": "coco_results.json", "stats_out": "coco_stats.json",
+             "map_out": "darknet_map.json"}
+
+
+def output_paths(out: str | os.PathLike | None, **files: str | os.PathLike | None
+                 ) -> dict[str, Path | None]:
+    """Where each result goes: the file its own option names, else its name in `out`,
+    else nowhere (None). An empty name means nowhere even with `out`."""
+    paths: dict[str, Path | None] = {}
+    for key, name in OUT_FILES.items():
+        given = files.get(key)
+        if given is None:
+            paths[key] = Path(out) / name if out else None
+        else:
+            paths[key] = Path(given) if str(given) else None
+    return paths
+
+
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, results=None,
              pycoco: bool = False, darknet_map: bool = False, thresh: float = 0.005,
-             letterbox: bool = False, batch: int = 1, json_out=None, stats_out=None,
+             letterbox: bool = False, batch: int = 1, out=None, json_out=None, stats_out=None,
              map_out=None, compare: Sequence[tuple[str, str]] = (), name: str | None = None,
              only_detected_images: bool = False, backend: str = "pycocotools",
              iou_thresh: float = 0.5, points: int = 0, even_within: float = EVEN_WITHIN,
              progress: StageProgress | None = None) -> dict:
     """Everything `enet4y2 eval` does, as one call returning a report dict:
     {"darknet_map": {...} | None, "pycoco": {...} | None, "table": {...} | None,
-     "written": [paths], "warnings": [...]}. Inputs are checked before any long run."""
+     "written": [paths], "warnings": [...]}. Inputs are checked before any long run.
+    Files are written only where asked: `out` (a folder, see `OUT_FILES`) or the single
+    files `json_out`, `stats_out`, `map_out` (which win over `out`)."""
+    written_to = output_paths(out, json_out=json_out, stats_out=stats_out, map_out=map_out)
+    json_out, stats_out, map_out = (written_to[key] for key in OUT_FILES)
+
     def stage(label: str) -> Progress | None:
         return (lambda done, total: progress(label, done, total)) if progress else None
 

@@ -5,27 +5,18 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from click.testing import CliRunner
 
 from enet4y2.cfg import infer, load_cfg, problems
-from enet4y2.cli import main
 
 
-def run(*args, ok=True):
-    result = CliRunner().invoke(main, list(args), catch_exceptions=not ok)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
-
-
-def test_help_has_examples():
+def test_help_has_examples(cli):
     for args in (["cfg", "--help"], ["cfg", "show", "--help"], ["cfg", "check", "--help"]):
-        assert "Examples:" in run(*args).output
+        assert "Examples:" in cli.ok(*args).output
 
 
-def test_generate_custom_classes(tmp_path):
+def test_generate_custom_classes(cli, tmp_path):
     out = tmp_path / "x.cfg"
-    result = run("cfg", "--classes", "3", "-o", str(out))
+    result = cli.ok("cfg", "--classes", "3", "-o", str(out))
     assert f"wrote {out}" in result.output
     cfg = load_cfg(out)
     assert problems(cfg) == []
@@ -36,11 +27,11 @@ def test_generate_custom_classes(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.cfg"]
 
 
-def test_generate_from_names_with_size_heads_and_json(tmp_path):
+def test_generate_from_names_with_size_heads_and_json(cli, tmp_path):
     names = tmp_path / "obj.names"
     names.write_text("cat\ndog\n\nbird\n")
     out = tmp_path / "o.cfg"
-    result = run("cfg", "--names", str(names), "--width", "608", "--height", "320",
+    result = cli.ok("cfg", "--names", str(names), "--width", "608", "--height", "320",
                  "--heads", "2", "--batch", "32", "--subdivisions", "16",
                  "--max-batches", "9000", "-o", str(out), "--json")
     summary = json.loads(result.stdout)
@@ -52,14 +43,14 @@ def test_generate_from_names_with_size_heads_and_json(tmp_path):
     assert summary["bflops"] == infer(cfg).total_bflops
 
 
-def test_generate_with_anchors(tmp_path):
+def test_generate_with_anchors(cli, tmp_path):
     out = tmp_path / "a.cfg"
-    run("cfg", "--classes", "2", "--anchors", "5,6, 7,8, 9,10, 20,30, 40,50, 60,70",
+    cli.ok("cfg", "--classes", "2", "--anchors", "5,6, 7,8, 9,10, 20,30, 40,50, 60,70",
         "-o", str(out))
     assert load_cfg(out).yolo_sections[0].options["anchors"] == "5,6,7,8,9,10,20,30,40,50,60,70"
 
 
-def test_generate_with_anchors_from_dataset(tmp_path):
+def test_generate_with_anchors_from_dataset(cli, tmp_path):
     rng = np.random.default_rng(0)
     sizes = np.array([[0.05, 0.1], [0.3, 0.2], [0.6, 0.7]])
     images = tmp_path / "images" / "train2014"
@@ -75,7 +66,7 @@ def test_generate_with_anchors_from_dataset(tmp_path):
     data = tmp_path / "obj.data"
     data.write_text(f"classes = 1\ntrain = {tmp_path / 'train.txt'}\n")
     out = tmp_path / "k.cfg"
-    result = run("cfg", "--classes", "1", "--anchors-from", str(data), "--num-anchors", "3",
+    result = cli.ok("cfg", "--classes", "1", "--anchors-from", str(data), "--num-anchors", "3",
                  "--heads", "3", "-o", str(out), "--json")
     summary = json.loads(result.stdout)
     assert summary["boxes"] == 60
@@ -88,77 +79,74 @@ def test_generate_with_anchors_from_dataset(tmp_path):
     assert problems(cfg) == []
 
 
-def test_generate_user_errors(tmp_path):
+def test_generate_user_errors(cli, tmp_path):
     out = str(tmp_path / "e.cfg")
+    names = tmp_path / "x.names"
+    names.write_text("a\nb\n")
     cases = [
-        (["cfg", "--classes", "2", "--names", "x.names", "-o", out], "use one"),
+        (["cfg", "--classes", "2", "--names", str(names), "-o", out], "use one"),
         (["cfg", "--width", "400", "-o", out], "multiples of 32"),
         (["cfg", "--anchors", "1,2,3", "-o", out], "w,h pairs"),
-        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out], "not found — check --names"),
+        (["cfg", "--names", str(tmp_path / "none.names"), "-o", out],
+         f"--names {tmp_path / 'none.names'}: no such names file"),
         (["cfg", "--classes", "3"], "give -o OUT.cfg"),
         (["cfg", "--classes", "3", "check", out], "is for generating a cfg"),
-        (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out], "no.data not found"),
+        (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out],
+         f"--anchors-from {tmp_path / 'no.data'}: no such data file"),
     ]
     for args, expect in cases:
-        result = run(*args, ok=False)
+        result = cli(*args)
         assert result.exit_code == 1, (args, result.output)
         assert expect in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.output
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "e.cfg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.names"]
 
 
-def test_show_table_and_json(tmp_path):
+def test_show_table_and_json(cli, tmp_path):
     out = tmp_path / "s.cfg"
-    run("cfg", "--classes", "3", "--heads", "2", "-o", str(out))
+    cli.ok("cfg", "--classes", "3", "--heads", "2", "-o", str(out))
     cfg = load_cfg(out)
     model = infer(cfg)
-    table = run("cfg", "show", str(out)).output
+    table = cli.ok("cfg", "show", str(out)).output
     assert "total" in table and f"{model.total_bflops:.3f}" in table
     assert f"{model.param_count:,}" in table
-    data = json.loads(run("cfg", "show", str(out), "--json").stdout)
+    data = json.loads(cli.ok("cfg", "show", str(out), "--json").stdout)
     assert len(data["layers"]) == len(cfg.layers)
     assert data["layers"][0]["output"] == [208, 208, 32]
     assert data["weights_bytes"] == 20 + 4 * model.param_count
 
 
-def test_check_ok_and_problems(tmp_path):
+def test_check_ok_and_problems(cli, tmp_path):
     good = tmp_path / "g.cfg"
-    run("cfg", "--classes", "5", "-o", str(good))
-    assert run("cfg", "check", str(good)).output.startswith(f"ok {good}: 164 layers")
+    cli.ok("cfg", "--classes", "5", "-o", str(good))
+    assert cli.ok("cfg", "check", str(good)).output.startswith(f"ok {good}: 164 layers")
     bad = tmp_path / "b.cfg"
     bad.write_text(good.read_text().replace("width=416", "width=410")
                    .replace("classes=5", "classes=6", 1))
-    result = run("cfg", "check", str(bad), ok=False)
+    result = cli("cfg", "check", str(bad))
     assert result.exit_code == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) >= 3
     assert all(line.startswith(f"✗ {bad}:") for line in lines)
     assert any("width=410" in line for line in lines)
-    report = json.loads(run("cfg", "check", str(bad), "--json", ok=False).stdout)
+    report = json.loads(cli("cfg", "check", str(bad), "--json").stdout)
     assert report["ok"] is False and report["problems"] == [ln[2:] for ln in lines]
 
 
-def test_check_syntax_error_and_missing_file(tmp_path):
+def test_check_syntax_error_and_missing_file(cli, tmp_path):
     bad = tmp_path / "s.cfg"
     bad.write_text("[net]\nwidth\n")
-    result = run("cfg", "check", str(bad), ok=False)
+    result = cli("cfg", "check", str(bad))
     assert result.exit_code == 1
     assert f"{bad}:2: cannot parse" in result.stdout
-    result = run("cfg", "show", str(tmp_path / "none.cfg"), ok=False)
+    result = cli("cfg", "show", str(tmp_path / "none.cfg"))
     assert result.exit_code == 1 and "no such cfg file" in result.stderr
 
 
-def test_learning_rate_and_burn_in(tmp_path):
-    from click.testing import CliRunner
-
-    from enet4y2.cfg import load_cfg
-    from enet4y2.cli import main
-
+def test_learning_rate_and_burn_in(cli, tmp_path):
     out = tmp_path / "lr.cfg"
-    result = CliRunner().invoke(main, ["cfg", "--classes", "2", "--learning-rate", "0.0005",
-                                       "--burn-in", "30", "-o", str(out)],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    cli.ok("cfg", "--classes", "2", "--learning-rate", "0.0005", "--burn-in", "30", "-o", out)
     net = load_cfg(out).net.options
     assert float(net["learning_rate"]) == 0.0005 and net["burn_in"] == "30"

@@ -11,11 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from rich.console import Console
 
 from enet4y2.cfg.model import c_atoi, net_option
-from enet4y2.cli import main
 from enet4y2.cli.watch_view import Header, ViewOptions, build_view
 from enet4y2.log.follower import LogFollower
 from tests.logsamples import iteration_line, training_log
@@ -33,11 +31,13 @@ def log(tmp_path) -> Path:
     return path
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, ["watch", *args], catch_exceptions=False)
+@pytest.fixture
+def run(cli):
+    """`enet4y2 watch ARGS`."""
+    return lambda *args: cli("watch", *args)
 
 
-def test_once_off_a_terminal_is_plain_text(log):
+def test_once_off_a_terminal_is_plain_text(run, log):
     result = run(str(log), "--once", "--bars", "30", "--column", "5")
     assert result.exit_code == 0
     out = result.output
@@ -50,7 +50,7 @@ def test_once_off_a_terminal_is_plain_text(log):
     assert len(rows) == 5
 
 
-def test_json_state(log):
+def test_json_state(run, log):
     result = run(str(log), "--json")
     assert result.exit_code == 0
     state = json.loads(result.output)
@@ -60,7 +60,7 @@ def test_json_state(log):
     assert state["complaints"] == {"wrong_annotation": 1}
 
 
-def test_plot_png_has_the_requested_size(log, tmp_path):
+def test_plot_png_has_the_requested_size(run, log, tmp_path):
     png = tmp_path / "chart.png"
     result = run(str(log), "--once", "--plot", str(png), "--plot-size", "640x480")
     assert result.exit_code == 0
@@ -72,7 +72,7 @@ def test_plot_png_has_the_requested_size(log, tmp_path):
     assert not list(tmp_path.glob(".chart.png.*"))  # no temp file left behind
 
 
-def test_csv_columns_and_rows(log, tmp_path):
+def test_csv_columns_and_rows(run, log, tmp_path):
     out = tmp_path / "loss.csv"
     assert run(str(log), "--json", "--csv", str(out)).exit_code == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
@@ -83,14 +83,14 @@ def test_csv_columns_and_rows(log, tmp_path):
     assert float(rows[0]["avg"]) == pytest.approx(101.5)
 
 
-def test_nan_stands_out(tmp_path):
+def test_nan_stands_out(run, tmp_path):
     path = tmp_path / "nan.log"
     path.write_text(training_log(1, 5, map_every=0) + iteration_line(6, "nan", "-nan"))
     out = run(str(path), "--once").output
     assert "DIVERGED" in out and "1 iterations diverged" in out
 
 
-def test_cfg_gives_max_batches(log, tmp_path):
+def test_cfg_gives_max_batches(run, log, tmp_path):
     cfg = tmp_path / "x.cfg"
     cfg.write_text("[net]\nbatch=64\nmax_batches = 4000 # comment\n[convolutional]\n")
     assert "130 / 4000" in run(str(log), "--once", "--cfg", str(cfg)).output
@@ -102,20 +102,30 @@ def test_max_batches_of_the_reference_cfg(reference_dir):
     assert net_option("[convolutional]\nmax_batches=5\n", "max_batches") is None
 
 
-def test_missing_log_is_a_one_line_error(tmp_path):
-    result = CliRunner().invoke(main, ["watch", str(tmp_path / "none.log"), "--once"])
+def test_missing_log_is_a_one_line_error(run, tmp_path):
+    result = run(str(tmp_path / "none.log"), "--once")
     assert result.exit_code == 1
-    assert "not found" in result.output and "Traceback" not in result.output
+    assert result.stderr == f"error: {tmp_path / 'none.log'}: no such log file\n"
+    assert "Traceback" not in result.output
 
 
-def test_bad_plot_size(log):
-    result = CliRunner().invoke(main, ["watch", str(log), "--plot-size", "big"])
+def test_bad_plot_size(run, log):
+    result = run(str(log), "--plot-size", "big")
     assert result.exit_code == 1 and "WxH" in result.output
 
 
-def test_help_has_examples():
-    result = CliRunner().invoke(main, ["watch", "--help"], catch_exceptions=False)
-    assert result.exit_code == 0 and "Examples:" in result.output
+def test_help_has_examples(cli):
+    assert "Examples:" in cli.ok("watch", "--help").output
+
+
+def test_json_is_strict_when_the_loss_is_nan(run, tmp_path):
+    path = tmp_path / "nan.log"
+    path.write_text(training_log(1, 5, map_every=0) + iteration_line(6, "nan", "-nan"))
+    result = run(str(path), "--json")
+    assert result.exit_code == 0
+    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+    state = json.loads(result.stdout)
+    assert state["last"]["iteration"] == 6 and state["last"]["avg_loss"] is None
 
 
 def _frame_text(log: Path) -> str:
@@ -127,7 +137,7 @@ def _frame_text(log: Path) -> str:
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
-def test_frame_snapshot(log):
+def test_frame_snapshot(run, log):
     """The whole frame for a fixed log; regenerate with ENET4Y2_UPDATE_SNAPSHOTS=1 after
     an intended change and review the diff."""
     text = _frame_text(log)

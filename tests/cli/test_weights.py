@@ -6,19 +6,10 @@ import json
 import struct
 
 import numpy as np
-from click.testing import CliRunner
 
 from enet4y2.cfg import write_cfg
 from enet4y2.cfg.builders import enet4y2_cfg
-from enet4y2.cli import main
 from enet4y2.weights.fit import expected_size
-
-
-def run(*args, ok=True):
-    result = CliRunner().invoke(main, list(args), catch_exceptions=not ok)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def setup(tmp_path):
@@ -35,27 +26,27 @@ def setup(tmp_path):
     return src_cfg, target, src, values
 
 
-def test_help_has_examples():
+def test_help_has_examples(cli):
     for args in (["weights", "--help"], ["weights", "info", "--help"],
                  ["weights", "cut", "--help"]):
-        assert "Examples:" in run(*args).output
+        assert "Examples:" in cli.ok(*args).output
 
 
-def test_info(tmp_path):
+def test_info(cli, tmp_path):
     src_cfg, target, src, _ = setup(tmp_path)
-    out = run("weights", "info", str(src)).output
+    out = cli.ok("weights", "info", str(src)).output
     assert "darknet 0.2.5, 64,000 images seen" in out
-    out = run("weights", "info", str(src), "--cfg", str(src_cfg)).output
+    out = cli.ok("weights", "info", str(src), "--cfg", str(src_cfg)).output
     assert "full model: all 146 layers" in out
-    result = run("weights", "info", str(src), "--cfg", str(target), "--json", ok=False)
+    result = cli("weights", "info", str(src), "--cfg", str(target), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["kind"] == "mismatch" and report["seen"] == 64000
 
 
-def test_cut_for_target_then_info_says_backbone(tmp_path):
+def test_cut_for_target_then_info_says_backbone(cli, tmp_path):
     src_cfg, target, src, values = setup(tmp_path)
-    result = run("weights", "cut", str(src), "--cfg", str(src_cfg), "--for", str(target),
+    result = cli.ok("weights", "cut", str(src), "--cfg", str(src_cfg), "--for", str(target),
                  "--json")
     report = json.loads(result.stdout)
     layers = report["layers"]
@@ -65,22 +56,22 @@ def test_cut_for_target_then_info_says_backbone(tmp_path):
     data = out.read_bytes()
     assert data[:20] == struct.pack("<iiiQ", 0, 2, 5, 0)
     assert data[20:] == values[: (len(data) - 20) // 4].tobytes()
-    info = json.loads(run("weights", "info", str(out), "--cfg", str(target), "--json").stdout)
+    info = json.loads(cli.ok("weights", "info", str(out), "--cfg", str(target), "--json").stdout)
     # the smallest layer count with exactly these floats: layer 134 (shortcut) has none
     assert (info["kind"], info["layers"]) == ("backbone", 134)
 
 
-def test_cut_with_layers_and_output(tmp_path):
+def test_cut_with_layers_and_output(cli, tmp_path):
     src_cfg, _, src, values = setup(tmp_path)
     out = tmp_path / "sub" / "x.conv.7"
-    text = run("weights", "cut", str(src), "--cfg", str(src_cfg), "--layers", "7", "-o",
+    text = cli.ok("weights", "cut", str(src), "--cfg", str(src_cfg), "--layers", "7", "-o",
                str(out)).output
     assert f"wrote {out}: layers 0..6" in text
     assert out.stat().st_size == expected_size(enet4y2_cfg(classes=3, heads=2), 7)
     assert out.read_bytes()[20:] == values[: (out.stat().st_size - 20) // 4].tobytes()
 
 
-def test_cut_user_errors(tmp_path):
+def test_cut_user_errors(cli, tmp_path):
     src_cfg, target, src, _ = setup(tmp_path)
     cases = [
         (["weights", "cut", str(src), "--cfg", str(src_cfg)], "either --layers"),
@@ -91,7 +82,7 @@ def test_cut_user_errors(tmp_path):
         (["weights", "info", str(src), "--cfg", str(tmp_path / "none.cfg")], "no such cfg"),
     ]
     for args, expect in cases:
-        result = run(*args, ok=False)
+        result = cli(*args)
         assert result.exit_code == 1, (args, result.output)
         assert expect in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1

@@ -13,10 +13,7 @@ image loader, moving a few scores near the threshold.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from click.testing import CliRunner
 
 pytestmark = pytest.mark.darknet
 
@@ -73,37 +70,3 @@ def test_batched_inference_matches_single(tiny, binding, tmp_path):
         assert (a["image_id"], a["category_id"]) == (b["image_id"], b["category_id"])
         assert a["score"] == pytest.approx(b["score"], abs=1e-4)
         assert a["bbox"] == pytest.approx(b["bbox"], abs=0.05)
-
-
-def test_cli_pycoco_and_darknet_map(tiny, binding, tmp_path, monkeypatch):
-    from enet4y2.cli import main
-    from enet4y2.data.files import read_list
-    from enet4y2.evaluate.results import image_id_from_name
-
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, [
-        "eval", "--data", str(tiny.data), "--cfg", str(tiny.cfg), "--weights",
-        str(tiny.weights), "--list", str(tiny.valid_list), "--pycoco", "--darknet-map",
-        "--points", "101", "--batch", "2", "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert report["darknet_map"]["map"] > 0 and report["pycoco"]["stats"]["AP50"] > 0
-    written = json.loads((tmp_path / "results" / "coco_results.json").read_text())
-    names = {image_id_from_name(p) for p in read_list(tiny.valid_list)}
-    assert {r["image_id"] for r in written} <= names  # synth_<12 digits>.jpg -> the number
-    assert (tmp_path / "results" / "coco_stats.json").is_file()
-
-
-def test_json_stdout_stays_clean_of_darknet_chatter(tiny, binding, tmp_path):
-    """A real process: darknet's C printf goes to fd 1, which `--json` must not carry."""
-    import subprocess
-    import sys
-
-    command = [sys.executable, "-c", "from enet4y2.cli import main; main()", "eval",
-               "--data", str(tiny.data), "--cfg", str(tiny.cfg), "--weights",
-               str(tiny.weights), "--list", str(tiny.valid_list), "--pycoco",
-               "--darknet-map", "--json"]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout)
-    assert set(report) >= {"darknet_map", "pycoco", "table"}

@@ -8,7 +8,7 @@ import pytest
 
 from enet4y2.errors import DataError, DownloadError
 from enet4y2.fetch import coco, extract
-from tests import mini_coco
+from tests.mini_coco import LABELS_TGZ, build, file_name, instances, sha256, sums_text
 from tests.range_server import serve
 
 PLENTY = 10**13  # free bytes a probe reports when the built-in 20 GB sizes are in play
@@ -17,7 +17,7 @@ PLENTY = 10**13  # free bytes a probe reports when the built-in 20 GB sizes are 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     directory = tmp_path_factory.mktemp("published")
-    images = mini_coco.build(directory)
+    images = build(directory)
     return directory, images
 
 
@@ -43,11 +43,11 @@ def test_full_fetch_produces_layout_lists_and_data(tmp_path, server, published):
     assert report.coco_dir == c and report.labels_source == "labels.tgz"
     for rel, data in published[1].items():
         assert (c / rel).read_bytes() == data
-    for rel, text in mini_coco.LABELS_TGZ.items():
+    for rel, text in LABELS_TGZ.items():
         assert (c / "labels" / rel).read_text() == text
     for split in ("train2014", "val2014"):
         got = json.loads((c / "annotations" / f"instances_{split}.json").read_text())
-        assert got == mini_coco.instances(split)
+        assert got == instances(split)
     assert (c / "5k.txt").read_text().splitlines() == [
         f"{c}/images/val2014/COCO_val2014_000000000021.jpg",
         f"{c}/images/val2014/COCO_val2014_000000000022.jpg"]
@@ -61,7 +61,7 @@ def test_full_fetch_produces_layout_lists_and_data(tmp_path, server, published):
     assert (tmp_path / "backup").is_dir()
     manifest = json.loads((c / "downloads" / "manifest.json").read_text())
     part = (published[0] / "5k.part").read_bytes()
-    assert manifest["5k.part"]["sha256"] == mini_coco.sha256(part)
+    assert manifest["5k.part"]["sha256"] == sha256(part)
 
 
 def test_rerun_downloads_nothing(tmp_path, server):
@@ -74,7 +74,7 @@ def test_rerun_downloads_nothing(tmp_path, server):
 def test_labels_from_json_equal_hand_computed(tmp_path, server):
     report = fetch(tmp_path, server, labels_from_json=True)
     assert report.labels_source == "instances JSON"
-    for rel, text in mini_coco.LABELS_TGZ.items():
+    for rel, text in LABELS_TGZ.items():
         assert (tmp_path / "coco" / "labels" / rel).read_text() == text
     assert "labels.tgz" not in archive_gets(server)
 
@@ -85,7 +85,7 @@ def test_missing_labels_tgz_falls_back_to_json(tmp_path, server):
     report = fetch(tmp_path, server, warn=warnings.append)
     assert report.labels_source == "instances JSON"
     assert len(warnings) == 1 and "labels.tgz" in warnings[0]
-    for rel, text in mini_coco.LABELS_TGZ.items():
+    for rel, text in LABELS_TGZ.items():
         assert (tmp_path / "coco" / "labels" / rel).read_text() == text
 
 
@@ -108,7 +108,7 @@ def test_builtin_hashes_apply_when_mirror_has_no_sums(tmp_path, server):
 
 
 def test_mirror_sums_take_precedence(tmp_path, server, published):
-    sums = mini_coco.sums_text(published[0], override={"val2014.zip": "0" * 64})
+    sums = sums_text(published[0], override={"val2014.zip": "0" * 64})
     server.files["SHA256SUMS"] = sums.encode()
     with pytest.raises(DownloadError, match=r"sha256 mismatch .*val2014\.zip"):
         fetch(tmp_path / "root", server)
@@ -123,7 +123,7 @@ def test_evil_zip_is_refused_and_nothing_lands_outside(tmp_path, server, publish
         zf.writestr("val2014/ok.jpg", b"x")
         zf.writestr("../../evil.jpg", b"owned")
     server.files["val2014.zip"] = evil
-    sums = mini_coco.sums_text(published[0], {"val2014.zip": mini_coco.sha256(evil.read_bytes())})
+    sums = sums_text(published[0], {"val2014.zip": sha256(evil.read_bytes())})
     server.files["SHA256SUMS"] = sums.encode()
     root = tmp_path / "root"
     with pytest.raises(DataError, match=r"'\.\./\.\./evil\.jpg'"):
@@ -143,7 +143,7 @@ def test_half_extracted_archive_is_finished(tmp_path, server, published):
     c = tmp_path / "coco"
     archive = c / "downloads" / "train2014.zip"
     extract.marker_path(archive, c / "images").unlink()
-    victim = c / "images" / "train2014" / mini_coco.file_name("train2014", 12)
+    victim = c / "images" / "train2014" / file_name("train2014", 12)
     victim.unlink()
     server.log.clear()
     fetch(tmp_path, server)
