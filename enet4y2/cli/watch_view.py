@@ -181,4 +181,4 @@ class Watcher:
                plot_size: tuple[int, int] = (1000, 600)) -> None:
         write_exports(state_series(self.state, self.options.stop_iter), self.state.maps,
                       plot=plot, csv=csv, plot_size=plot_size,
-                      title=self.follower.path.name)
+                      title=self.follower.path.name, log=str(self.follower.path))

@@ -9,7 +9,7 @@ import math
 import cv2
 import numpy as np
 
-from enet4y2.fileio import atomic_write
+from enet4y2.fileio import atomic_write, refuse_overwrite
 from enet4y2.log.events import MapReport
 
 CSV_COLUMNS = ("iteration", "loss", "avg", "rate", "seconds", "images", "hours_left", "map")
@@ -95,8 +95,13 @@ def _label(img: np.ndarray, text: str, at: tuple[int, int], color=_INK) -> None:
 
 def write_exports(series: np.ndarray, maps: list[MapReport], *, plot: str | None = None,
                   csv: str | None = None, plot_size: tuple[int, int] = (1000, 600),
-                  title: str = "") -> None:
-    """The chart PNG and/or the CSV, each written atomically."""
+                  title: str = "", log: str | None = None) -> None:
+    """The chart PNG and/or the CSV, each written atomically; neither may be the `log`
+    they come from, nor each other."""
+    if plot:
+        refuse_overwrite(plot, [log, csv], "--plot")
+    if csv:
+        refuse_overwrite(csv, [log], "--csv")
     if plot:
         atomic_write(plot, chart_png(series, maps, plot_size, title=title))
     if csv:
