@@ -45,10 +45,17 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, ve
     from enet4y2 import images as imgs
     from enet4y2.darknet import Network
     from enet4y2.detect import output as det
+    from enet4y2.errors import OutputError
 
     images = [Path(p) for p in images]
+    targets = {}
     if out:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"--out {out}: {exc.strerror} — choose a writable folder") \
+                from None
+        targets = dict(zip(images, det.annotated_paths(images, out), strict=True))
     with Network(cfg, weights, names=names, verbose=verbose) as net:
         progress = terminal.progress(transient=True) if len(images) > 10 else None
         task = progress.add_task("detecting", total=len(images)) if progress else None
@@ -66,7 +73,7 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, ve
                     if len(dets):
                         terminal.write(det.ext_output(dets))
                 if out:
-                    det.save_image(out / path.name, det.draw(image, dets))
+                    det.save_image(targets[path], det.draw(image, dets))
                 if progress:
                     progress.advance(task)
         finally:

@@ -10,7 +10,7 @@ import numpy as np
 
 from enet4y2.darknet import Detections
 from enet4y2.errors import ImageError
-from enet4y2.fileio import atomic_write
+from enet4y2.fileio import atomic_write, same_file
 
 
 def _name(dets: Detections, class_id: int) -> str:
@@ -77,3 +77,26 @@ def to_record(path: Path, image: np.ndarray, dets: Detections, ms: float) -> dic
             "detections": [{**d._asdict(), "confidence": round(d.confidence, 6),
                             "x": round(d.x, 2), "y": round(d.y, 2), "w": round(d.w, 2),
                             "h": round(d.h, 2)} for d in dets]}
+
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+def annotated_paths(sources: list[Path], out_dir: Path) -> list[Path]:
+    """Where each source's annotated copy goes in `out_dir`: its own name, unless that is
+    one of the sources (never overwrite an input) or taken by an earlier source with the
+    same name (a/x.jpg, b/x.jpg -> x.jpg, x-2.jpg); names without an image suffix get .jpg."""
+    taken: set[str] = set()
+    out = []
+    for src in sources:
+        suffix = src.suffix if src.suffix.lower() in IMAGE_SUFFIXES else ".jpg"
+        stem, n = src.stem, 1
+        while True:
+            name = f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+            candidate = out_dir / name
+            if name not in taken and not any(same_file(candidate, s) for s in sources):
+                break
+            n += 1
+        taken.add(name)
+        out.append(candidate)
+    return out

@@ -60,3 +60,18 @@ def test_infinite_and_huge_boxes_neither_crash_nor_produce_invalid_json():
     assert drawn.shape == image.shape and drawn.any()
     record = json_text(detect.to_record(Path("a.jpg"), image, dets, 1.0))
     assert "Infinity" not in record and "NaN" not in record and '"x":null' in record
+
+
+def test_annotated_copies_never_overwrite_inputs_or_each_other(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    sources = [tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg", tmp_path / "a" / "y.png",
+               tmp_path / "a" / "z.dat"]
+    for s in sources:
+        s.write_bytes(b"img")
+    assert detect.annotated_paths(sources, tmp_path / "out") == [
+        tmp_path / "out" / "x.jpg", tmp_path / "out" / "x-2.jpg",
+        tmp_path / "out" / "y.png", tmp_path / "out" / "z.jpg"]
+    # into the images' own folder: the originals keep their names
+    assert detect.annotated_paths(sources[:1] + sources[2:3], tmp_path / "a") == [
+        tmp_path / "a" / "x-2.jpg", tmp_path / "a" / "y-2.png"]
