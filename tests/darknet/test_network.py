@@ -85,7 +85,9 @@ def test_detect_batch_equals_single(tiny_detector, png_images, net):
 
 
 def test_detections_are_numpy_and_tuples(net, png_images):
-    dets = net.detect(cv2.imread(str(png_images[0])), thresh=0.01)
+    # the image where the small model finds most (it is weak on some of them)
+    dets = max((net.detect(cv2.imread(str(p)), thresh=0.01) for p in png_images), key=len)
+    assert len(dets) > 0
     assert dets.boxes.dtype == np.float32 and dets.boxes.shape == (len(dets), 4)
     assert dets.classes.dtype == np.int32
     first = next(iter(dets))
