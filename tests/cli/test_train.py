@@ -252,6 +252,11 @@ def _wait_for(proc: subprocess.Popen, ready, what: str, seconds: float = 120) ->
         time.sleep(0.2)
 
 
+def _wait_for_iteration(proc: subprocess.Popen, log: Path) -> None:
+    _wait_for(proc, lambda: log.is_file() and ITERATION.search(log.read_text(errors="replace")),
+              "iteration")
+
+
 def _interrupt(proc: subprocess.Popen) -> str:
     proc.send_signal(signal.SIGINT)
     try:
@@ -271,8 +276,7 @@ def test_sigint_before_any_save_says_how_to_start_again(workdir):
     log = workdir / "backup" / "train.log"
     proc = _start_train(cfg)
     try:
-        _wait_for(proc, lambda: log.is_file() and ITERATION.search(
-            log.read_text(errors="replace")), "iteration")
+        _wait_for_iteration(proc, log)
         err = _interrupt(proc)
     finally:
         if proc.poll() is None:
@@ -314,8 +318,7 @@ def test_killing_the_supervisor_kills_darknet(train, workdir):
     log = workdir / "backup" / "train.log"
     proc = _start_train(cfg)
     try:
-        _wait_for(proc, lambda: log.is_file() and ITERATION.search(
-            log.read_text(errors="replace")), "iteration")
+        _wait_for_iteration(proc, log)
         children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
                     .read_text().split()]
         commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
