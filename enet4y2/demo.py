@@ -16,10 +16,13 @@ from enet4y2.fileio import atomic_write
 
 #: The AP50 (pycocotools, held-out images) below which the demo says it fell short.
 AP50_TARGET = 0.5
-#: [yolo] options the demo adds to the generated cfg. Trained from scratch in a few hundred
-#: iterations, darknet's default MSE box loss diverges (NaN) once the learning rate is high
-#: enough to learn that fast; CIoU loss with YOLOv4's normalizer keeps it stable.
-YOLO_TUNING = {"iou_loss": "ciou", "iou_normalizer": "0.07"}
+#: [yolo] options the demo adds to the generated cfg (the conv before each [yolo] becomes
+#: logistic, as new_coords=1 requires). Trained from scratch at a learning rate that learns
+#: in a few hundred iterations, darknet's default exp() box sizes overflow in the stride-16
+#: head and the loss turns NaN, with MSE or CIoU alike; Scaled-YOLOv4's bounded box
+#: (new_coords: w = (2*sigmoid)^2 * anchor) with CIoU keeps it finite.
+YOLO_TUNING = {"new_coords": "1", "scale_x_y": "2.0", "iou_loss": "ciou",
+               "iou_normalizer": "0.07"}
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,14 @@ def plan(root: Path, iterations: int = 200, *, train_images: int = 64,
 
 
 def tune_cfg(path: Path) -> None:
-    """Add YOLO_TUNING to every [yolo] section of the cfg at `path`."""
+    """Add YOLO_TUNING to every [yolo] section of the cfg at `path`, the convolution
+    before it made logistic."""
     parsed = cfgmod.load_cfg(path)
-    for section in parsed.yolo_sections:
-        section.options.update(YOLO_TUNING)
+    for before, section in zip(parsed.sections, parsed.sections[1:], strict=False):
+        if section.type == "yolo":
+            section.options.update(YOLO_TUNING)
+            if before.type == "convolutional":
+                before.options["activation"] = "logistic"
     atomic_write(path, cfgmod.write_cfg(parsed))
 
 
@@ -76,7 +83,8 @@ def run(demo: DemoPlan, invoke: Callable[[list[str]], None],
         invoke(argv)
         if argv[0] == "cfg":
             options = " ".join(f"{k}={v}" for k, v in YOLO_TUNING.items())
-            announce(f"# demo: every [yolo] of {demo.cfg.name} gets {options}")
+            announce(f"# demo: every [yolo] of {demo.cfg.name} gets {options}; "
+                     "the convolution before it activation=logistic")
             tune_cfg(demo.cfg)
 
 

@@ -14,15 +14,21 @@ def test_plan_tunes_the_cfg_after_the_cfg_step(tmp_path):
     def invoke(argv):
         seen.append(argv[0])
         if argv[0] == "cfg":
-            plan.cfg.write_text("[net]\nwidth=64\nheight=64\n\n[yolo]\nclasses=2\n\n"
+            plan.cfg.write_text("[net]\nwidth=64\nheight=64\n\n"
+                                "[convolutional]\nfilters=14\nactivation=linear\n\n"
+                                "[yolo]\nclasses=2\n\n[route]\nlayers=-2\n\n"
+                                "[convolutional]\nfilters=14\nactivation=linear\n\n"
                                 "[yolo]\nclasses=2\niou_loss=mse\n")
 
     demo.run(plan, invoke, notes.append)
     assert seen == ["cfg", "train", "watch", "eval", "detect"]
     assert any(n.startswith("# demo:") and "iou_loss=ciou" in n for n in notes)
-    for section in cfgmod.load_cfg(plan.cfg).yolo_sections:
+    sections = cfgmod.load_cfg(plan.cfg).sections
+    assert [s.options.get("activation") for s in sections if s.type == "convolutional"] \
+        == ["logistic", "logistic"]
+    for section in (s for s in sections if s.type == "yolo"):
         assert section.options["iou_loss"] == "ciou"
-        assert section.options["iou_normalizer"] == "0.07"
+        assert section.options["new_coords"] == "1"
 
 
 def test_verdict_warns_below_target_in_one_line(tmp_path):
