@@ -4,13 +4,13 @@ annotated detections. Each step is the CLI command a user would type, printed fi
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from enet4y2.data import synthetic
-from enet4y2.evaluate import cocoeval
 
 #: The AP50 (pycocotools, held-out images) below which the demo says it fell short.
 AP50_TARGET = 0.5
@@ -62,8 +62,10 @@ def run(demo: DemoPlan, invoke: Callable[[list[str]], None],
 
 
 def ap50(demo: DemoPlan) -> float:
-    """pycocotools' AP50 on the held-out images, from the eval step's stats file."""
-    return cocoeval.load_stats(demo.root / "stats.json")["AP50"]
+    """pycocotools' AP50 on the held-out images, from the stats file the eval step wrote
+    (`{"stats": {"AP50": ...}, ...}`; read here, not through `evaluate`: the demo sits
+    beside the services and imports only `data`)."""
+    return float(json.loads((demo.root / "stats.json").read_text())["stats"]["AP50"])
 
 
 def verdict(ap: float) -> tuple[str, str | None]:
