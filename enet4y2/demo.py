@@ -4,12 +4,16 @@ annotated detections. Each step is the CLI command a user would type, printed fi
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from enet4y2.data import synthetic
+
+#: The AP50 (pycocotools, held-out images) below which the demo says it fell short.
+AP50_TARGET = 0.5
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,19 @@ def run(demo: DemoPlan, invoke: Callable[[list[str]], None],
     for argv in demo.steps:
         announce("$ enet4y2 " + " ".join(shlex.quote(a) for a in argv))
         invoke(argv)
+
+
+def ap50(demo: DemoPlan) -> float:
+    """pycocotools' AP50 on the held-out images, from the stats file the eval step wrote
+    (`{"stats": {"AP50": ...}, ...}`; read here, not through `evaluate`: the demo sits
+    beside the services and imports only `data`)."""
+    return float(json.loads((demo.root / "stats.json").read_text())["stats"]["AP50"])
+
+
+def verdict(ap: float) -> tuple[str, str | None]:
+    """The closing line, and a one-line warning when the detector fell short."""
+    line = f"AP50 (pycocotools, held-out images): {ap:.3f}"
+    if ap >= AP50_TARGET:
+        return line, None
+    return line, (f"AP50 {ap:.3f} is below {AP50_TARGET}: this short training from scratch "
+                  "has not learned to detect; the steps above ran, the model is not useful")

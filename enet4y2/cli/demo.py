@@ -49,3 +49,7 @@ def demo(ctx: click.Context, directory: Path, iterations: int) -> None:
     demo_mod.run(plan, invoke, announce)
     terminal.info(f"\ndemo done: chart {plan.root / 'chart.png'}, stats "
                   f"{plan.root / 'stats.json'}, detections {plan.root / 'detections'}")
+    line, warning = demo_mod.verdict(demo_mod.ap50(plan))
+    terminal.info(line)
+    if warning:
+        terminal.warn(warning)
