@@ -67,6 +67,11 @@ def parse_data_file(text: str) -> dict[str, str]:
     return out
 
 
+def data_file_text(options: dict[str, str]) -> str:
+    """A .data file's text from its `key = value` pairs (parse_data_file reads it back)."""
+    return "".join(f"{key} = {value}\n" for key, value in options.items())
+
+
 def replace_data_value(text: str, key: str, value: str) -> str:
     """The .data text with `key`'s value replaced (added when missing); other lines kept."""
     lines = text.splitlines()

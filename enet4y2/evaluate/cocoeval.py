@@ -7,7 +7,7 @@ import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
-from enet4y2.errors import DataError, NotBuiltError
+from enet4y2.errors import DataError, MissingDependencyError
 from enet4y2.evaluate.records import check_gt_records
 from enet4y2.evaluate.results import check_results, read_json
 from enet4y2.fileio import atomic_write_json
@@ -54,10 +54,8 @@ def load_backend(backend: str):
         try:
             from faster_coco_eval import COCO, COCOeval_faster
         except ImportError:
-            raise NotBuiltError(
-                "backend faster-coco-eval is not installed; pip install 'enet4y2[fast]' "
-                "or use --backend pycocotools"
-            ) from None
+            raise MissingDependencyError("faster-coco-eval", "fast",
+                                         "--backend faster-coco-eval") from None
         return COCO, COCOeval_faster
     raise DataError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 

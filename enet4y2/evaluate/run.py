@@ -171,7 +171,7 @@ def run_darknet_map(data_path: str | os.PathLike, cfg: str | os.PathLike,
         if list_path:
             data = {**data, "valid": str(Path(list_path).resolve())}
             data_path = Path(tmp) / Path(data_path).name
-            data_path.write_text("".join(f"{k} = {v}\n" for k, v in data.items()))
+            data_path.write_text(datafile.data_file_text(data))
         result, _ = map_run.run_darknet_map(data_path, cfg, weights,
                                                 iou_thresh=iou_thresh, points=points,
                                                 thresh=thresh, on_progress=on_progress)

@@ -31,6 +31,7 @@ from enet4y2.fetch.download import (
     Downloader,
     FileSpec,
     Observer,
+    part_path,
 )
 from enet4y2.fetch.http import fetch_text, remote_size
 from enet4y2.fetch.space import check_disk_space, free_bytes
@@ -238,7 +239,7 @@ def _plan_item(f: CocoFile, coco: Path, downloader: Downloader) -> PlanItem:
         if marker is not None and (f.sha256 is None or marker.get("sha256") == f.sha256):
             return PlanItem(f, "extracted", 0, 0)
     size = f.size if f.size is not None else remote_size(f.url)
-    part = archive.with_name(archive.name + ".part")
+    part = part_path(archive)
     if archive.exists():
         good = downloader.is_verified(_spec(f))
         state, pending = ("verified", 0) if good else ("corrupt", size)

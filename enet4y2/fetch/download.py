@@ -129,7 +129,7 @@ class Downloader:
             return FetchResult(spec.name, final, final.stat().st_size, cached, "cached")
         if final.exists():
             final.unlink()  # present but wrong: fetch it again
-        part = _part_path(final)
+        part = part_path(final)
         resumed_from = part.stat().st_size if part.exists() else 0
         last_error: Exception | None = None
         for attempt in range(self.retries + 1):
@@ -378,7 +378,8 @@ def _verified_by(spec: FileSpec) -> str:
     return "sha256" if spec.sha256 else "git-sha1" if spec.git_sha1 else "recorded"
 
 
-def _part_path(final: Path) -> Path:
+def part_path(final: Path) -> Path:
+    """Where a download of `final` grows until it verifies (resumed from there)."""
     return final.with_name(final.name + ".part")
 
 

@@ -122,3 +122,14 @@ def test_comparability_warnings():
     [method] = comparability_warnings("r", {"only_detected_images": False}, images=10,
                                       only_detected_images=True)
     assert "every image" in method
+
+
+def test_a_missing_extra_is_one_line_naming_it(monkeypatch):
+    import sys
+
+    from enet4y2.errors import MissingDependencyError
+    from enet4y2.evaluate.cocoeval import load_backend
+
+    monkeypatch.setitem(sys.modules, "faster_coco_eval", None)  # as if not installed
+    with pytest.raises(MissingDependencyError, match=r"pip install 'enet4y2\[fast\]'"):
+        load_backend("faster-coco-eval")
