@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+import _venv  # scripts/_venv.py: from a fresh shell, re-run under .venv
+
+_venv.use_project_venv(__file__)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)

@@ -14,6 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+import _venv  # scripts/_venv.py: from a fresh shell, re-run under .venv
+
+_venv.use_project_venv(__file__)
+
 
 def translate(argv: list[str]) -> list[str]:
     """The seed's arguments -> `enet4y2 eval` arguments."""

@@ -54,9 +54,12 @@ def main() -> None:
       make darknet                      # build pinned upstream darknet + binding
       enet4y2 doctor                    # what was built, GPU/cuDNN/OpenCV found
       enet4y2 fetch-coco --dir work     # COCO 2014, verified and resumable
-      enet4y2 train --data work/coco/coco.data --weights enetb0_final.weights
-      enet4y2 watch backup/train.log    # live loss/mAP view
-      enet4y2 eval --weights backup/enet4y2-coco_final.weights --pycoco --out results
+      enet4y2 fetch-weights backbone --dir weights
+      enet4y2 train --data work/coco/coco.data --weights weights/enetb0_final.weights
+      enet4y2 watch work/backup/train.log   # live loss/mAP view
+      enet4y2 eval --weights work/backup/enet4y2-coco_final.weights \
+          --data work/coco/coco.data --pycoco \
+          --gt work/coco/annotations/instances_val2014.json --out results
 
     Set ENET4Y2_DEBUG=1 to see the traceback of an unexpected error.
     """

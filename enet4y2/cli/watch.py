@@ -12,7 +12,9 @@ from enet4y2.cli.terminal import terminal
 @input_argument("log", "log")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds between refreshes of the live view.")
-@click.option("--once", is_flag=True, help="Print one frame and exit (plain text off a tty).")
+@click.option("--once", is_flag=True,
+              help="Print one frame and exit. Without it, off a terminal (a pipe, a file) a "
+                   "plain frame is printed each time the log changes, until Ctrl-C.")
 @click.option("--bars", default=80, show_default=True, type=click.IntRange(min=1),
               help="Bar width of the avgout table.")
 @click.option("--column", default=20, show_default=True, type=click.IntRange(min=1),
@@ -59,13 +61,28 @@ def watch(log, interval, once, bars, column, stop_iter, cfg, plot, plot_size, cs
     if as_json:
         terminal.json(watcher.state.to_dict())
         return
-    if once or plain:
-        # Off a terminal nothing wraps lines for us: print at the width the frame needs.
-        if plain:
-            terminal.out.width = max(terminal.out.width, frame_width(options))
+    if plain:  # off a terminal nothing wraps lines for us: the width the frame needs
+        terminal.out.width = max(terminal.out.width, frame_width(options))
+    terminal_frame = not plain and not once
+    if not terminal_frame:
         terminal.show(watcher.frame())
+        if once:
+            return
+        _plain(watcher, interval, plot, csv_path, size)  # a pipe or a file: frame by frame
         return
     _live(watcher, interval, plot, csv_path, size)
+
+
+def _plain(watcher, interval, plot, csv_path, size) -> None:
+    """Off a terminal: a new plain frame each time the log changed, until Ctrl-C."""
+    import time
+
+    while True:
+        time.sleep(interval)
+        if watcher.refresh():
+            watcher.export(plot, csv_path, size)
+            terminal.show(watcher.frame())
+            terminal.out.file.flush()
 
 
 def _live(watcher, interval, plot, csv_path, size) -> None:

@@ -38,3 +38,22 @@ def test_missing_and_empty_logs_are_one_line(tmp_path):
     done = _run(tmp_path / "empty.log")
     expected = f"error: no iterations in {tmp_path / 'empty.log'} yet\n"
     assert (done.returncode, done.stderr) == (1, expected)
+
+
+def test_the_seed_scripts_work_from_a_fresh_shell(tmp_path):
+    """No virtualenv active, system python first on PATH: they re-run under .venv."""
+    import os
+    import subprocess
+
+    from enet4y2 import paths
+
+    if not (paths.REPO_ROOT / ".venv" / "bin" / "python").is_file():
+        pytest.skip("no .venv in this checkout (make venv)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    for script, args, says in (("avgout.py", [str(tmp_path / "none.log")], "not found"),
+                               ("pycocoeval.py", ["-r", "x.json", "-g", "y.json"],
+                                "no such results file")):
+        done = subprocess.run([str(paths.REPO_ROOT / "scripts" / script), *args],
+                              capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert done.returncode == 1 and says in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and "ModuleNotFoundError" not in done.stderr

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -144,3 +145,37 @@ def test_frame_snapshot(run, log):
     if os.environ.get("ENET4Y2_UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(text)
     assert text == SNAPSHOT.read_text()
+
+
+def test_off_a_terminal_it_keeps_refreshing_until_interrupted(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    log = tmp_path / "train.log"
+    log.write_text(iteration_line(1, "5.0", "5.0"))
+    proc = subprocess.Popen([sys.executable, "-m", "enet4y2", "watch", str(log),
+                             "--interval", "0.1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+
+    def frames() -> int:
+        return sum(str(log) in line for line in list(lines))
+
+    try:
+        deadline = time.monotonic() + 30
+        while frames() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert frames() == 1  # nothing changed: no new frame
+        with open(log, "a") as fh:
+            fh.write(iteration_line(2, "4.0", "4.0"))
+        while frames() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert frames() == 2  # the appended iteration: one new frame
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
