@@ -45,6 +45,8 @@ def test_the_seed_scripts_work_from_a_fresh_shell(tmp_path):
     import os
     import subprocess
 
+    import pytest
+
     from enet4y2 import paths
 
     if not (paths.REPO_ROOT / ".venv" / "bin" / "python").is_file():
