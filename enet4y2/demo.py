@@ -39,7 +39,7 @@ def plan(root: Path, iterations: int = 200, *, train_images: int = 64,
     steps = [
         ["cfg", "--names", str(ds.names), "--width", "64", "--height", "64", "--heads", "2",
          "--batch", "8", "--subdivisions", "1", "--max-batches", str(iterations),
-         "--learning-rate", "0.0005", "--burn-in", "30", "--anchors-from", str(ds.data),
+         "--learning-rate", "0.0003", "--burn-in", "60", "--anchors-from", str(ds.data),
          "-o", str(cfg)],
         ["train", "--data", str(ds.data), "--cfg", str(cfg), "--log", str(log)],
         ["watch", str(log), "--once", "--cfg", str(cfg), "--plot", str(root / "chart.png"),
