@@ -5,7 +5,7 @@ k-means.
 Owns: cfg text and `[net]` reading (`model`), what darknet reads per layer (`keys`), shape
 inference (`infer`), problems (`validate`), the EfficientNet-B0 / B0-4Y builders
 (`builders`), k-means anchors (`anchors`). All pure except `load_cfg`.
-May import: foundations (errors, fileio, paths) and `enet4y2.data`.
+May import: foundations (errors, fileio, paths) only.
 """
 
 from __future__ import annotations
