@@ -128,13 +128,14 @@ def check(path: str, as_json: bool) -> None:
         click.echo(json.dumps(report))
     else:
         for note in report["warnings"]:
-            terminal.warn(escape(note))
+            terminal.warn(note)
         for problem in report["problems"]:
             terminal.out.print(f"[bold red]✗[/] {escape(problem)}", soft_wrap=True)
         if report["ok"]:
+            flops = "BFLOPs unknown" if report["bflops"] is None else (
+                f"{report['bflops']:.3f} BFLOPs")
             terminal.out.print(f"[green]ok[/] {escape(path)}: {report['layers']} layers, "
-                               f"{report['bflops']:.3f} BFLOPs, {report['classes']} classes",
-                               soft_wrap=True)
+                               f"{flops}, {report['classes']} classes", soft_wrap=True)
         else:
             terminal.err.print(f"{len(report['problems'])} problem(s) in {path}")
     if not report["ok"]:
