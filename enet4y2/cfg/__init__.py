@@ -4,8 +4,9 @@ k-means.
 
 Owns: cfg bytes read as darknet's C code reads them (`clib`, `model`), what darknet reads
 per layer (`keys`), load-time inference as darknet builds the network (`netopts`, `infer`,
-`layers`, `heads`, `recurrent`), problems and warnings (`validate`), the EfficientNet-B0 /
-B0-4Y builders (`builders`), k-means anchors (`anchors`). All pure except `load_cfg`,
+and per layer type `layers`, `joins`, `heads`, `dense`, listed in `layertypes`), problems
+and warnings (`validate`), the EfficientNet-B0 / B0-4Y builders (`builders`), k-means
+anchors (`anchors`). All pure except `load_cfg`,
 the machine's memory size and the tree=/map= files darknet opens.
 May import: foundations (errors, fileio, paths) and `enet4y2.data`.
 """

@@ -157,7 +157,7 @@ class _Run:
 
     def layers_from(self, p: Params) -> Model:
         from enet4y2.cfg.layers import Stop
-        from enet4y2.cfg.recurrent import BUILDERS
+        from enet4y2.cfg.layertypes import BUILDERS
 
         cfg = self.cfg
         last_stop = -1

@@ -209,53 +209,6 @@ def avgpool(ctx: Ctx) -> LayerInfo:
     return ctx.info(1, 1, p.c, p.c, floats=2 * p.c * p.batch, detail="global")
 
 
-def route(ctx: Ctx) -> LayerInfo:
-    p = ctx.p
-    raw = ctx.raw("layers")
-    if raw is None:
-        ctx.problem("[route] needs layers= — name the earlier layer(s) to use, e.g. -1")
-        return ctx.info(0, 0, 0, 0)
-    refs = [ctx.ref(clib.atoi(t), "layers")
-            for t in clib.list_items(raw, clib.list_count(raw, stop_at_hash=False)) or []]
-    if any(r is None for r in refs):
-        return ctx.info(0, 0, 0, 0)
-    ctx.sources = refs
-    groups, group_id = ctx.i("groups", 1), ctx.i("group_id", 0)
-    if groups == 0:
-        ctx.problem("groups=0 — darknet divides by it and crashes; use groups=1 or more",
-                    "groups")
-        return ctx.info(0, 0, 0, 0)
-    if not 0 <= group_id < groups:
-        ctx.warn(f"group_id={group_id} is not below groups={groups}; darknet loads it but "
-                 "reads outside the input when it runs — use 0..groups-1", "group_id")
-    first = refs[0]
-    outputs = clib.cdiv(ctx.count("outputs", sum(r.outputs for r in refs)), groups)
-    out_w, out_h, out_c = first.out_w, first.out_h, first.out_c
-    empty = ""
-    for other in refs[1:]:
-        if (other.out_w, other.out_h) == (first.out_w, first.out_h):
-            out_c += other.out_c
-        else:
-            out_w = out_h = out_c = 0
-            empty = (f"{ctx.where('layers')}: route joins layer {first.index} ({first.out_w}"
-                     f"x{first.out_h}) and layer {other.index} ({other.out_w}x{other.out_h})"
-                     f"{_size_hint(ctx)}, and darknet gives it an empty output|route only "
-                     "layers with the same width/height")
-    out_c = clib.cdiv(out_c, groups)
-    if empty:
-        ctx.run.warn(empty.replace("|", " — "))
-    return ctx.info(out_w, out_h, out_c, outputs, floats=2 * outputs * p.batch,
-                    own=(first.own_w, first.own_h), n=len(refs), empty_why=empty,
-                    detail=",".join(str(r.index) for r in refs))
-
-
-def _size_hint(ctx: Ctx) -> str:
-    net = ctx.cfg.net
-    bad = [f"{k}={net.get(k)}" for k in ("width", "height")
-           if clib.atoi(net.get(k) or "0") % 32]
-    return f" ({' and '.join(bad)} is not a multiple of 32)" if bad else ""
-
-
 def upsample(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     stride = ctx.i("stride", 2)
@@ -290,7 +243,7 @@ def reorg(ctx: Ctx) -> LayerInfo:
                     detail=f"/{stride}")
 
 
-def _first(ctx: Ctx, what: str) -> bool:
+def first_layer(ctx: Ctx, what: str) -> bool:
     if ctx.index == 0:
         ctx.problem(f"{what} cannot be the first layer — darknet reads the layer before it "
                     "(outside the network); put a layer before it")
@@ -298,91 +251,10 @@ def _first(ctx: Ctx, what: str) -> bool:
     return False
 
 
-def shortcut(ctx: Ctx) -> LayerInfo:
-    p = ctx.p
-    act = activation(ctx, "linear")
-    kind = ctx.s("weights_type", "none")
-    norm = ctx.s("weights_normalization", "none")
-    if kind not in ("none", "per_feature", "per_layer", "per_channel"):
-        ctx.problem(f"weights_type={kind} is unknown — darknet stops; use none, per_feature "
-                    "or per_channel", "weights_type")
-    elif norm not in ("relu", "avg_relu", "softmax") and kind != "none":
-        ctx.problem(f"weights_type={kind} needs weights_normalization=relu or softmax "
-                    f"(got {norm}) — darknet stops", "weights_normalization")
-    raw = ctx.raw("from")
-    if raw is None:
-        ctx.problem("[shortcut] needs from= — darknet crashes without it; e.g. from=-3")
-        return ctx.info(0, 0, 0, 0)
-    if _first(ctx, "[shortcut]"):
-        return ctx.info(0, 0, 0, 0)
-    refs = [ctx.ref(clib.atoi(t), "from")
-            for t in clib.list_items(raw, clib.list_count(raw, stop_at_hash=False)) or []]
-    if any(r is None for r in refs):
-        return ctx.info(0, 0, 0, 0)
-    ctx.sources = [*ctx.before[-1:], *refs]
-    n = len(refs)
-    outputs = ctx.count("outputs", p.w, p.h, p.c)
-    nweights = {"per_feature": n + 1, "per_layer": n + 1, "per_channel": (n + 1) * p.c}.get(
-        kind, 0)
-    for ref in refs:  # different channels are fine: darknet adds those both have
-        if (ref.out_w, ref.out_h) != (p.w, p.h) and not any(s.broken for s in ctx.sources):
-            ctx.problem(f"[shortcut] adds layer {ref.index} ({ref.out_w}x{ref.out_h}) to a "
-                        f"{p.w}x{p.h} input{_size_hint(ctx)} — darknet's assertion fails; use "
-                        "a layer of the same width and height", "from")
-    floats = outputs * p.batch * (2 if p.train else 1) + nweights * (2 if p.train else 1)
-    if act in ("swish", "mish"):
-        floats += outputs * p.batch
-    bflops = np.float32(clib.wrap_int(p.w * p.h * p.c * n) / 1e9)
-    if kind != "none":
-        bflops = bflops * 2
-    return ctx.info(p.w, p.h, p.c, outputs, bflops=float(bflops), params=nweights,
-                    floats=floats, n=n, detail="from " + ",".join(str(r.index) for r in refs))
-
-
-def _scale(ctx: Ctx, kind: str) -> LayerInfo:
-    p = ctx.p
-    raw = ctx.raw("from")
-    if raw is None:
-        ctx.problem(f"[{kind}] needs from= — darknet crashes without it; e.g. from=-2")
-        return ctx.info(0, 0, 0, 0)
-    if _first(ctx, f"[{kind}]"):
-        return ctx.info(0, 0, 0, 0)
-    src = ctx.ref(clib.atoi(raw), "from")
-    if src is None:
-        return ctx.info(0, 0, 0, 0)
-    ctx.sources = [*ctx.before[-1:], src]
-    by_wh = ctx.i("scale_wh", 0) if kind == "scale_channels" else 2
-    activation(ctx, "linear")
-    got = f"a {p.w}x{p.h}x{p.c} input and layer {src.index} ({src.out_w}x{src.out_h}x{src.out_c})"
-    if by_wh == 2:
-        ok = src.out_c == p.c and (src.out_w, src.out_h) == (p.w, p.h)
-        need = "the same shape"
-    elif by_wh:
-        ok = p.c == 1 and (src.out_w, src.out_h) == (p.w, p.h)
-        need = "a 1-channel input of the same width/height (scale_wh=1)"
-    else:
-        ok = (p.w, p.h) == (1, 1) and src.out_c == p.c
-        need = "a 1x1 input with as many channels"
-    if not ok and not any(s.broken for s in ctx.sources):
-        ctx.problem(f"[{kind}] gets {got}, but needs {need}{_size_hint(ctx)} — darknet's "
-                    "assertion fails; point from= at the matching layer", "from")
-    outputs = ctx.count("outputs", src.out_w, src.out_h, src.out_c)
-    return ctx.info(src.out_w, src.out_h, src.out_c, outputs, floats=2 * outputs * p.batch,
-                    detail=f"from {src.index}")
-
-
-def scale_channels(ctx: Ctx) -> LayerInfo:
-    return _scale(ctx, "scale_channels")
-
-
-def sam(ctx: Ctx) -> LayerInfo:
-    return _scale(ctx, "sam")
-
-
 def dropout(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     block = ctx.i("dropblock", 0)
-    if _first(ctx, "[dropout]"):
+    if first_layer(ctx, "[dropout]"):
         return ctx.info(0, 0, 0, 0)
     if block and (p.w <= 0 or p.h <= 0 or p.c <= 0):
         ctx.problem(f"dropblock=1 needs an image input, not {p.w}x{p.h}x{p.c} — darknet stops")
@@ -406,52 +278,9 @@ def activation_layer(ctx: Ctx) -> LayerInfo:
 
 def empty(ctx: Ctx) -> LayerInfo:
     p = ctx.p
-    if _first(ctx, f"[{ctx.sec.type}]"):
+    if first_layer(ctx, f"[{ctx.sec.type}]"):
         return ctx.info(0, 0, 0, 0)
     return ctx.info(p.w, p.h, p.c, p.inputs)
-
-
-def connected_floats(batch: int, inputs: int, outputs: int, bn: int) -> int:
-    return 2 * batch * outputs + 2 * inputs * outputs + 2 * outputs + (
-        8 * outputs + 2 * batch * outputs if bn else 0)
-
-
-def connected_stored(inputs: int, outputs: int, bn: int) -> int:
-    return outputs + outputs * inputs + (3 * outputs if bn else 0)
-
-
-def connected(ctx: Ctx) -> LayerInfo:
-    p = ctx.p
-    outputs, bn = ctx.i("output", 1), ctx.i("batch_normalize", 0)
-    activation(ctx, "logistic")
-    ctx.count("weights (inputs*output)", p.inputs, outputs)
-    ctx.count("batch*output", p.batch, outputs)
-    return ctx.info(1, 1, outputs, outputs, params=connected_stored(p.inputs, outputs, bn),
-                    floats=connected_floats(p.batch, p.inputs, outputs, bn), own=(1, 1),
-                    detail=f"{p.inputs} -> {outputs}")
-
-
-def softmax(ctx: Ctx) -> LayerInfo:
-    p = ctx.p
-    groups = ctx.i("groups", 1)
-    if groups == 0:
-        ctx.problem("groups=0 — darknet divides by it and crashes; use groups=1", "groups")
-    elif clib.cmod(p.inputs, groups):
-        ctx.problem(f"groups={groups} does not divide the {p.inputs} inputs — darknet's "
-                    "assertion fails; use a divisor", "groups")
-    from enet4y2.cfg.heads import need_file
-
-    need_file(ctx, "tree")
-    return ctx.info(0, 0, 0, p.inputs, floats=3 * p.inputs * p.batch, own=(p.w, p.h),
-                    empty_why=f"{ctx.where()}: [softmax] gives a flat output (no width or "
-                              "height)|move the layer that needs an image before it")
-
-
-def cost(ctx: Ctx) -> LayerInfo:
-    p = ctx.p
-    choice(ctx, "cost", "type", "sse")
-    return ctx.info(0, 0, 0, p.inputs, floats=2 * p.inputs * p.batch, own=(0, 0),
-                    empty_why=f"{ctx.where()}: [cost] gives a flat output|put it last")
 
 
 def crop(ctx: Ctx) -> LayerInfo:

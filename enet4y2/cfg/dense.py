@@ -1,13 +1,55 @@
-"""The recurrent layers as darknet builds them ([rnn], [gru], [lstm] from connected
-layers, [crnn] from convolutions), and the table of every layer type's builder."""
+"""Flat (vector) layers as darknet builds them: [connected], [softmax], [cost], and the
+recurrent ones ([rnn], [gru], [lstm] made of connected layers, [crnn] of convolutions)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from enet4y2.cfg import clib, heads, layers
+from enet4y2.cfg import clib
+from enet4y2.cfg.heads import need_file
 from enet4y2.cfg.infer import Ctx, LayerInfo
-from enet4y2.cfg.layers import activation, connected_floats, connected_stored, conv_core
+from enet4y2.cfg.layers import activation, choice, conv_core
+
+
+def connected_floats(batch: int, inputs: int, outputs: int, bn: int) -> int:
+    return 2 * batch * outputs + 2 * inputs * outputs + 2 * outputs + (
+        8 * outputs + 2 * batch * outputs if bn else 0)
+
+
+def connected_stored(inputs: int, outputs: int, bn: int) -> int:
+    return outputs + outputs * inputs + (3 * outputs if bn else 0)
+
+
+def connected(ctx: Ctx) -> LayerInfo:
+    p = ctx.p
+    outputs, bn = ctx.i("output", 1), ctx.i("batch_normalize", 0)
+    activation(ctx, "logistic")
+    ctx.count("weights (inputs*output)", p.inputs, outputs)
+    ctx.count("batch*output", p.batch, outputs)
+    return ctx.info(1, 1, outputs, outputs, params=connected_stored(p.inputs, outputs, bn),
+                    floats=connected_floats(p.batch, p.inputs, outputs, bn), own=(1, 1),
+                    detail=f"{p.inputs} -> {outputs}")
+
+
+def softmax(ctx: Ctx) -> LayerInfo:
+    p = ctx.p
+    groups = ctx.i("groups", 1)
+    if groups == 0:
+        ctx.problem("groups=0 — darknet divides by it and crashes; use groups=1", "groups")
+    elif clib.cmod(p.inputs, groups):
+        ctx.problem(f"groups={groups} does not divide the {p.inputs} inputs — darknet's "
+                    "assertion fails; use a divisor", "groups")
+    need_file(ctx, "tree")
+    return ctx.info(0, 0, 0, p.inputs, floats=3 * p.inputs * p.batch, own=(p.w, p.h),
+                    empty_why=f"{ctx.where()}: [softmax] gives a flat output (no width or "
+                              "height)|move the layer that needs an image before it")
+
+
+def cost(ctx: Ctx) -> LayerInfo:
+    p = ctx.p
+    choice(ctx, "cost", "type", "sse")
+    return ctx.info(0, 0, 0, p.inputs, floats=2 * p.inputs * p.batch, own=(0, 0),
+                    empty_why=f"{ctx.where()}: [cost] gives a flat output|put it last")
 
 
 def _steps(ctx: Ctx) -> tuple[int, int]:
@@ -83,40 +125,3 @@ def crnn(ctx: Ctx) -> LayerInfo:
                     params=stored, floats=floats,
                     workspace=max(core["workspace"] for core in cores),
                     detail=f"{hidden} hidden, {out_n} out")
-
-
-BUILDERS = {
-    "convolutional": layers.convolutional,
-    "maxpool": layers.maxpool,
-    "local_avgpool": layers.local_avgpool,
-    "avgpool": layers.avgpool,
-    "route": layers.route,
-    "upsample": layers.upsample,
-    "reorg": layers.reorg,
-    "reorg3d": layers.reorg,
-    "shortcut": layers.shortcut,
-    "scale_channels": layers.scale_channels,
-    "sam": layers.sam,
-    "dropout": layers.dropout,
-    "batchnorm": layers.batchnorm,
-    "activation": layers.activation_layer,
-    "empty": layers.empty,
-    "connected": layers.connected,
-    "softmax": layers.softmax,
-    "cost": layers.cost,
-    "crop": layers.crop,
-    "normalization": layers.normalization,
-    "yolo": heads.yolo,
-    "Gaussian_yolo": heads.gaussian_yolo,
-    "region": heads.region,
-    "detection": heads.detection,
-    "contrastive": heads.contrastive,
-    "rnn": rnn,
-    "gru": gru,
-    "lstm": lstm,
-    "crnn": crnn,
-    "conv_lstm": layers.unmodelled,
-    "history": layers.unmodelled,
-    "local": layers.unmodelled,
-    "implicit": layers.unmodelled,
-}
