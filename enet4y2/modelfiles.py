@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from enet4y2.cfg import infer, load_cfg, problems, validate, warnings, write_cfg
+from enet4y2.cfg import check, infer, load_cfg, validate, write_cfg
 from enet4y2.cfg.anchors import kmeans_anchors
 from enet4y2.cfg.builders import enet4y2_cfg
 from enet4y2.data.files import read_names
@@ -22,7 +22,7 @@ from enet4y2.weights.fit import (
     read_header,
     shared_layers,
 )
-from enet4y2.weights.format import conv_name
+from enet4y2.weights.format import conv_name, file_size
 
 Progress = Callable[[Iterable[str], int], Iterable[str]]
 
@@ -84,9 +84,11 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
 
 
 def model_summary(path: str | Path) -> dict:
-    """Per-layer shapes, BFLOPs and parameters of a cfg on disk; CfgError if invalid."""
+    """Per-layer shapes, BFLOPs and parameters of a cfg on disk; CfgError if darknet could
+    not load it or if the shapes are not known to the end."""
     cfg = load_cfg(path)
-    found = problems(cfg)
+    verdict = check(cfg)
+    found = verdict.problems
     if found:
         more = f" (and {len(found) - 1} more; run `enet4y2 cfg check`)" if len(found) > 1 else ""
         raise CfgError(found[0] + more)
@@ -104,23 +106,35 @@ def model_summary(path: str | Path) -> dict:
         "total_bflops": model.total_bflops,
         "param_count": model.param_count,
         "weights_bytes": expected_size(cfg),
+        "memory_bytes": model.memory_bytes,
     }
 
 
-def check_file(path: str | Path) -> dict:
-    """Problems and warnings of a cfg on disk (a syntax error is a problem too)."""
+def check_file(path: str | Path, *, batch: int | None = None,
+               memory: int | None = None) -> dict:
+    """Problems and warnings of a cfg on disk, judged as darknet loads it: `ok` exactly
+    when darknet loads it (as training reads it, or with `batch` as a detector loads it;
+    within `memory` bytes, this machine's by default). `bflops` and `weights_bytes` only
+    when darknet loads it and the shapes are known to the last layer (else None; a
+    warning says where the shapes stop)."""
     try:
         cfg = load_cfg(path)
     except CfgError as exc:
-        return {"path": str(path), "ok": False, "problems": [str(exc)], "warnings": []}
-    found = problems(cfg)
-    report: dict = {"path": str(path), "ok": not found, "problems": found,
-                    "warnings": warnings(cfg)}
-    if not found:
-        model = infer(cfg)
-        report.update(layers=len(model.layers), bflops=model.total_bflops,
-                      classes=cfg.classes, weights_bytes=expected_size(cfg))
-    return report
+        return {"path": str(path), "ok": False, "problems": [str(exc)], "warnings": [],
+                "layers": None, "bflops": None, "classes": None, "weights_bytes": None,
+                "memory_bytes": None}
+    verdict = check(cfg, batch=batch, memory=memory)
+    model = verdict.model
+    complete = verdict.ok and model is not None and model.complete
+    try:
+        classes = cfg.classes
+    except CfgError:
+        classes = None
+    return {"path": str(path), "ok": verdict.ok, "problems": verdict.problems,
+            "warnings": verdict.warnings, "layers": len(cfg.layers),
+            "bflops": model.total_bflops if complete else None, "classes": classes,
+            "weights_bytes": file_size(model.param_count) if complete else None,
+            "memory_bytes": model.memory_bytes if model is not None else None}
 
 
 def describe(path: str | Path, cfg_path: str | Path | None = None) -> dict:

@@ -1,16 +1,25 @@
-"""Shape inference as darknet does it at load time: per-layer output shape, BFLOPs
-counted the way upstream counts them (only convolutional, maxpool and shortcut layers
-report any; the total is summed in float32), and the number of float32 values each layer
-stores in a .weights file (the order of `save_weights_upto` in src/parser.c)."""
+"""Shape inference as darknet does it at load time (`parse_network_cfg_custom` in upstream
+src/parser.c and each layer's `make_*_layer`): per-layer output shape, BFLOPs counted the
+way upstream counts them (convolutional, maxpool/local_avgpool, shortcut and crnn layers
+report any; the total is summed in float32), the float32 values each layer stores in a
+.weights file (the order of `save_weights_upto`), and the memory darknet allocates.
+
+Everything darknet stops on while loading (`error()`, a failed assertion, a NULL or
+out-of-range read, a division by zero, a 32-bit size that wraps, a failed calloc) is a
+*problem*; what it accepts but ignores or repairs is a *warning*. Layer types whose
+shapes are not modelled stop the inference there (a warning), so what follows is unknown.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from enet4y2.cfg.keys import SUPPORTED, canonical
+from enet4y2.cfg import clib
+from enet4y2.cfg.keys import canonical
 from enet4y2.cfg.model import Cfg, Section
 from enet4y2.errors import CfgError
 
@@ -33,15 +42,30 @@ class LayerInfo:
     in_c: int = 0
     line: int = 0
     detail: str = ""
-
-    @property
-    def outputs(self) -> int:
-        return self.out_w * self.out_h * self.out_c
+    outputs: int = 0      # darknet's l.outputs (what the next layer gets as inputs)
+    floats: int = 0       # float32 values (and ints) darknet allocates for it
+    workspace: int = 0    # bytes of the shared convolution workspace it needs
+    own_w: int = 0        # darknet's l.w / l.h (they decide avg_outputs)
+    own_h: int = 0
+    n: int = 0            # darknet's l.n (filters, inputs, anchors, ...)
+    size: int = 0
+    nweights: int = 0
+    embedding: int = 0    # [yolo] embedding_size
+    broken: bool = field(default=False, compare=False)   # a problem was reported here
+    empty_why: str = field(default="", compare=False)    # why its output is empty
 
 
 @dataclass(frozen=True)
 class Model:
     layers: list[LayerInfo]
+    #: the index where inference stopped (None when it covered every layer).
+    stopped_at: int | None = None
+    batch: int = 1
+    train: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped_at is None
 
     @property
     def total_bflops(self) -> float:
@@ -56,283 +80,245 @@ class Model:
     def param_count(self) -> int:
         return sum(layer.params for layer in self.layers)
 
+    @property
+    def memory_bytes(self) -> int:
+        """What darknet allocates for these layers (CPU build), workspace included."""
+        work = max((layer.workspace for layer in self.layers), default=0)
+        return 4 * sum(layer.floats for layer in self.layers) + work
+
     def weights_floats(self, upto: int | None = None) -> int:
         """Floats stored for layers [0, upto) (all layers when None)."""
         return sum(layer.params for layer in self.layers[:upto])
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory (what a network darknet loads must fit in)."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def _raise(message: str) -> None:
     raise CfgError(message)
 
 
-def infer(cfg: Cfg) -> Model:
-    """Infer every layer's shape, BFLOPs and weights; CfgError on the first problem."""
-    return infer_with(cfg, _raise)
+def infer(cfg: Cfg, batch: int | None = None) -> Model:
+    """Infer every layer's shape, BFLOPs and weights; CfgError on the first problem, or
+    when a layer type stops the inference (the model would be incomplete)."""
+    notes: list[str] = []
+    model = infer_with(cfg, _raise, notes.append, batch=batch)
+    if not model.complete:
+        raise CfgError(next(n for n in notes if "shapes unknown" in n))
+    return model
 
 
-def infer_with(cfg: Cfg, report: Report) -> Model:
-    """Like `infer`, but hands every problem to `report` and carries on where it can
-    (a broken layer gets shape 0x0x0 and layers fed by it are not checked again)."""
-    return _Inferrer(cfg, report).run()
+def infer_with(cfg: Cfg, report: Report, warn: Report | None = None, *,
+               batch: int | None = None, memory: int | None = None) -> Model:
+    """Like `infer`, but hands every problem to `report` (and every warning to `warn`)
+    and carries on where it can: a broken layer gets an empty output and layers fed by it
+    are not blamed again. `batch` None reads the cfg as `darknet detector train` does
+    (mini-batch = batch/subdivisions, training buffers); a number loads it as
+    `load_network_custom(cfg, weights, 0, batch)` does (inference buffers). With
+    `memory` (bytes), a network needing more is a problem."""
+    from enet4y2.cfg.netopts import read_net
+
+    run = _Run(cfg, report, warn or (lambda _m: None))
+    setup = read_net(cfg, run, batch)
+    if setup is None:
+        return Model([], batch=batch or 1, train=batch is None)
+    model = run.layers_from(setup)
+    if memory is not None and model.memory_bytes > memory:
+        mode = (f"training at mini-batch {setup.batch}" if setup.train
+                else f"batch {setup.batch}")
+        at_least = "at least " if not model.complete else ""
+        report(f"{cfg.where(cfg.net)}: darknet needs {at_least}"
+               f"{model.memory_bytes / 2**30:.1f} GiB to load this network ({mode}), "
+               f"more than this machine's {memory / 2**30:.1f} GiB — lower batch (or raise "
+               "subdivisions), width/height or the filters")
+    return model
 
 
-class _Inferrer:
-    def __init__(self, cfg: Cfg, report: Report) -> None:
-        self.cfg = cfg
-        self.report = report
+@dataclass
+class Params:
+    """darknet's size_params: what the next layer is built from."""
+
+    w: int
+    h: int
+    c: int
+    inputs: int
+    batch: int
+    train: bool
+    time_steps: int
+    index: int = 0
+
+
+class _Run:
+    def __init__(self, cfg: Cfg, report: Report, warn: Report) -> None:
+        self.cfg, self.report, self.warn = cfg, report, warn
         self.out: list[LayerInfo] = []
 
-    # -- value helpers: report a problem and fall back to darknet's default ----------
-    def where(self, sec: Section, key: str | None = None) -> str:
-        return self.cfg.where(sec, key)
+    def layers_from(self, p: Params) -> Model:
+        from enet4y2.cfg.layers import Stop
+        from enet4y2.cfg.layertypes import BUILDERS
 
-    def int_(self, sec: Section, key: str, default: int) -> int:
-        raw = sec.get(key)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            self.report(f"{self.where(sec, key)}: {key}={raw} is not an integer — "
-                        "write a whole number")
-            return default
-
-    def refs(self, sec: Section, key: str, index: int) -> list[int] | None:
-        """Layer indices named by `key` (relative ones resolved); None when invalid."""
-        raw = sec.get(key)
-        if raw is None:
-            self.report(f"{self.where(sec)}: [{sec.type}] needs {key}= — name the "
-                        "earlier layer(s) to use, e.g. -1")
-            return None
-        result = []
-        for part in raw.split(","):
-            try:
-                value = int(part)
-            except ValueError:
-                self.report(f"{self.where(sec, key)}: {key}={raw} is not a list of layer "
-                            "indices — write integers such as -1,61")
-                return None
-            target = index + value if value < 0 else value
-            if target < 0:
-                self.report(f"{self.where(sec, key)}: {key}={raw} points to layer {target}, "
-                            f"before the first layer — use -1..-{index} (this is layer "
-                            f"{index})" if index else
-                            f"{self.where(sec, key)}: {key}={raw}: layer 0 has no earlier "
-                            "layer — remove this section or move it later")
-                return None
-            if target >= index:
-                self.report(f"{self.where(sec, key)}: {key}={raw} points to layer {target}, "
-                            f"not before this layer ({index}) — darknet can only use earlier "
-                            "layers; use a negative offset or a smaller index")
-                return None
-            result.append(target)
-        return result
-
-    # -- the walk ---------------------------------------------------------------------
-    def run(self) -> Model:
         cfg = self.cfg
-        try:
-            w, h, c = cfg.width, cfg.height, cfg.channels
-        except CfgError as exc:
-            self.report(str(exc))
-            w = h = c = 0
-        if cfg.sections and min(w, h, c) <= 0:
-            self.report(f"{cfg.where(cfg.net)}: [net] needs positive width, height and "
-                        f"channels (got {w}x{h}x{c}) — e.g. width=416 height=416 channels=3")
+        last_stop = -1
+        if p.train:
+            for i, sec in enumerate(cfg.layers):
+                if "stopbackward" in sec.options and clib.atoi(sec.options["stopbackward"]) == 1:
+                    last_stop = i
+        train = p.train
         for index, sec in enumerate(cfg.layers):
+            p.index, p.train = index, train and index >= last_stop
             kind = canonical(sec.type)
-            if kind is None or kind == "net" or kind not in SUPPORTED:
-                # unknown/unsupported sections are reported by validation; keep going.
-                self.report(_unsupported(cfg, sec, kind))
-                info = (0, 0, 0, 0.0, 0, "")
-            elif min(w, h, c) <= 0 and kind not in ("route", "shortcut", "scale_channels"):
-                info = (0, 0, 0, 0.0, 0, "")
-            else:
-                if sec.get("antialiasing", "0") != "0":
-                    self.report(f"{cfg.where(sec, 'antialiasing')}: antialiasing adds a hidden "
-                                "blur layer enet4y2 does not model — remove it")
-                info = getattr(self, "_" + kind)(sec, index, w, h, c)
-            ow, oh, oc, bflops, params, detail = info
-            self.out.append(LayerInfo(index, kind or sec.type, ow, oh, oc, bflops, params,
-                                      w, h, c, sec.line, detail))
-            w, h, c = ow, oh, oc
-        return Model(list(self.out))
-
-    # -- layer types ------------------------------------------------------------------
-    def _convolutional(self, sec: Section, index: int, w: int, h: int, c: int):
-        n = self.int_(sec, "filters", 1)
-        size = self.int_(sec, "size", 1)
-        stride = self.int_(sec, "stride", 1)
-        sx = self.int_(sec, "stride_x", -1)
-        sy = self.int_(sec, "stride_y", -1)
-        sx, sy = (stride if sx < 1 else sx), (stride if sy < 1 else sy)
-        pad = self.int_(sec, "pad", 0)
-        padding = size // 2 if pad else self.int_(sec, "padding", 0)
-        groups = self.int_(sec, "groups", 1)
-        bn = self.int_(sec, "batch_normalize", 0)
-        if n < 1 or size < 1 or sx < 1 or sy < 1 or groups < 1:
-            self.report(f"{self.where(sec)}: filters, size, stride and groups must be "
-                        "positive — fix the [convolutional] values")
-            return 0, 0, 0, 0.0, 0, ""
-        if c % groups:
-            self.report(f"{self.where(sec, 'groups')}: groups={groups} does not divide the "
-                        f"{c} input channels — use a divisor of {c} (depthwise: groups={c})")
-            return 0, 0, 0, 0.0, 0, ""
-        ow = (w + 2 * padding - size) // sx + 1
-        oh = (h + 2 * padding - size) // sy + 1
-        if ow < 1 or oh < 1:
-            self.report(f"{self.where(sec)}: a {size}x{size} kernel leaves no output on a "
-                        f"{w}x{h} input — use a smaller size or stride, or a larger input")
-            return 0, 0, 0, 0.0, 0, ""
-        nweights = (c // groups) * n * size * size
-        bflops = float(np.float32((2.0 * nweights * oh * ow) / 1e9))
-        if self.int_(sec, "xnor", 0):
-            bflops = float(np.float32(bflops / 32))
-        params = 0 if "share_index" in sec.options else n * (4 if bn else 1) + nweights
-        g = f"/{groups}" if groups > 1 else ""
-        return ow, oh, n, bflops, params, f"{n}{g} {size}x{size}/{sx}"
-
-    def _shortcut(self, sec: Section, index: int, w: int, h: int, c: int):
-        froms = self.refs(sec, "from", index)
-        if froms is None:
-            return w, h, c, 0.0, 0, ""
-        n = len(froms)
-        kind = sec.get("weights_type", "none")
-        if kind in ("per_feature", "per_layer"):
-            params, factor = n + 1, 2
-        elif kind == "per_channel":
-            params, factor = (n + 1) * c, 2
-        elif kind == "none":
-            params, factor = 0, 1
-        else:
-            self.report(f"{self.where(sec, 'weights_type')}: weights_type={kind} is unknown "
-                        "— use none, per_feature or per_channel")
-            params, factor = 0, 1
-        bflops = float(np.float32(w * h * c * n / 1e9)) * factor
-        return w, h, c, float(np.float32(bflops)), params, "from " + ",".join(map(str, froms))
-
-    def _route(self, sec: Section, index: int, w: int, h: int, c: int):
-        refs = self.refs(sec, "layers", index)
-        if refs is None:
-            return 0, 0, 0, 0.0, 0, ""
-        first = self.out[refs[0]]
-        out_c = 0
-        for ref in refs:
-            other = self.out[ref]
-            if other.outputs == 0:
-                return 0, 0, 0, 0.0, 0, ""
-            if (other.out_w, other.out_h) != (first.out_w, first.out_h):
-                self.report(f"{self.where(sec, 'layers')}: route joins layer {refs[0]} "
-                            f"({first.out_w}x{first.out_h}) and layer {ref} ({other.out_w}x"
-                            f"{other.out_h}) — route only layers with the same width/height")
-                return 0, 0, 0, 0.0, 0, ""
-            out_c += other.out_c
-        groups = self.int_(sec, "groups", 1)
-        if groups < 1 or out_c % groups:
-            self.report(f"{self.where(sec, 'groups')}: groups={groups} does not divide "
-                        f"{out_c} channels — use a divisor of {out_c}")
-            return 0, 0, 0, 0.0, 0, ""
-        return first.out_w, first.out_h, out_c // groups, 0.0, 0, ",".join(map(str, refs))
-
-    def _upsample(self, sec: Section, index: int, w: int, h: int, c: int):
-        stride = self.int_(sec, "stride", 2)
-        if stride == 0:
-            self.report(f"{self.where(sec, 'stride')}: stride=0 — use e.g. stride=2")
-            return 0, 0, 0, 0.0, 0, ""
-        if stride < 0:
-            return w // -stride, h // -stride, c, 0.0, 0, f"/{-stride}"
-        return w * stride, h * stride, c, 0.0, 0, f"{stride}x"
-
-    def _avgpool(self, sec: Section, index: int, w: int, h: int, c: int):
-        return 1, 1, c, 0.0, 0, "global"
-
-    def _maxpool(self, sec: Section, index: int, w: int, h: int, c: int):
-        stride = self.int_(sec, "stride", 1)
-        size = self.int_(sec, "size", stride)
-        sx = self.int_(sec, "stride_x", stride)
-        sy = self.int_(sec, "stride_y", stride)
-        padding = self.int_(sec, "padding", size - 1)
-        if self.int_(sec, "maxpool_depth", 0):
-            oc = self.int_(sec, "out_channels", 1)
-            return w, h, oc, float(np.float32(size * size * c * h * w / 1e9)), 0, "depth"
-        if size < 1 or sx < 1 or sy < 1:
-            self.report(f"{self.where(sec)}: maxpool size and stride must be positive")
-            return 0, 0, 0, 0.0, 0, ""
-        ow = (w + padding - size) // sx + 1
-        oh = (h + padding - size) // sy + 1
-        bflops = float(np.float32(size * size * c * oh * ow / 1e9))
-        return ow, oh, c, bflops, 0, f"{size}x{size}/{sx}"
-
-    def _dropout(self, sec: Section, index: int, w: int, h: int, c: int):
-        return w, h, c, 0.0, 0, f"p={sec.get('probability', '.2')}"
-
-    def _scale_channels(self, sec: Section, index: int, w: int, h: int, c: int):
-        refs = self.refs(sec, "from", index)
-        if refs is None or len(refs) != 1:
-            if refs is not None:
-                self.report(f"{self.where(sec, 'from')}: [scale_channels] takes one layer in "
-                            "from= — name a single earlier layer")
-            return 0, 0, 0, 0.0, 0, ""
-        src = self.out[refs[0]]
-        if src.outputs == 0 or c == 0:
-            return 0, 0, 0, 0.0, 0, ""
-        by_wh = self.int_(sec, "scale_wh", 0)
-        ok = (src.out_w, src.out_h) == (w, h) if by_wh else src.out_c == c
-        if not ok:
-            self.report(f"{self.where(sec, 'from')}: scale_channels multiplies layer "
-                        f"{refs[0]} ({src.out_w}x{src.out_h}x{src.out_c}) by a {w}x{h}x{c} "
-                        "input whose channels differ — point from= at the layer with "
-                        f"{c} channels")
-        return src.out_w, src.out_h, src.out_c, 0.0, 0, f"from {refs[0]}"
-
-    def _yolo(self, sec: Section, index: int, w: int, h: int, c: int):
-        classes = self.int_(sec, "classes", 20)
-        num = self.int_(sec, "num", 1)
-        mask = sec.get("mask")
-        try:
-            n = len(mask.split(",")) if mask else num
-        except ValueError:
-            n = num
-        want = n * (classes + 5)
-        # darknet: "filters= in the [convolutional]-layer doesn't correspond to classes="
-        if c != want:
-            prev = self.cfg.layers[index - 1] if index else sec
-            self.report(f"{self.where(prev, 'filters')}: the layer before the [yolo] at line "
-                        f"{sec.line} gives {c} channels, but (classes+5)*{n} masks = {want} "
-                        f"— set filters={want} there")
-        return w, h, want, 0.0, 0, f"{n} anchors"
-
-    def _softmax(self, sec: Section, index: int, w: int, h: int, c: int):
-        groups = self.int_(sec, "groups", 1)
-        if groups < 1 or (w * h * c) % groups:
-            self.report(f"{self.where(sec, 'groups')}: groups={groups} does not divide "
-                        f"{w * h * c} inputs — use a divisor")
-        return 1, 1, w * h * c, 0.0, 0, ""
-
-    def _connected(self, sec: Section, index: int, w: int, h: int, c: int):
-        outputs = self.int_(sec, "output", 1)
-        bn = self.int_(sec, "batch_normalize", 0)
-        inputs = w * h * c
-        params = outputs + outputs * inputs + (3 * outputs if bn else 0)
-        return 1, 1, outputs, 0.0, params, f"{inputs} -> {outputs}"
-
-    def _batchnorm(self, sec: Section, index: int, w: int, h: int, c: int):
-        return w, h, c, 0.0, 4 * c, ""
-
-    def _activation(self, sec: Section, index: int, w: int, h: int, c: int):
-        return w, h, c, 0.0, 0, sec.get("activation", "linear")
-
-    def _empty(self, sec: Section, index: int, w: int, h: int, c: int):
-        return w, h, c, 0.0, 0, ""
+            ctx = Ctx(self, sec, p)
+            builder = BUILDERS.get(kind or "", _unknown)
+            try:
+                info = builder(ctx)
+            except Stop as stop:
+                self.warn(f"{cfg.where(sec)}: {stop} — shapes unknown from layer {index} on "
+                          "(no BFLOPs, weights size or memory check past here)")
+                return Model(self.out, stopped_at=index, batch=p.batch, train=train)
+            self.out.append(info)
+            p.w, p.h, p.c, p.inputs = ctx.next_shape(info)
+        if self.out and not any(m.own_w > 1 and m.own_h > 1 for m in self.out) and not any(
+                m.broken for m in self.out):
+            self.report(f"{cfg.where(cfg.net)}: no layer has an input wider and taller than "
+                        "1, and darknet then divides by zero (avg_outputs) and crashes — "
+                        "give [net] width and height > 1, or add a layer with a 2D input")
+        return Model(self.out, batch=p.batch, train=train)
 
 
-def _unsupported(cfg: Cfg, sec: Section, kind: str | None) -> str:
-    if kind is None:
-        return (f"{cfg.where(sec)}: unknown section [{sec.type}] — check the spelling "
-                "(e.g. [convolutional], [route], [yolo])")
+def _unknown(ctx: Ctx) -> LayerInfo:
+    sec = ctx.sec
+    kind = canonical(sec.type)
     if kind == "net":
-        return (f"{cfg.where(sec)}: a second [{sec.type}] section — keep one [net], "
-                "at the top")
-    supported = ", ".join(sorted(SUPPORTED))
-    return (f"{cfg.where(sec)}: [{sec.type}] is a darknet layer enet4y2 cannot infer — "
-            f"use only {supported}")
+        why = f"a second [{sec.type}] section, which darknet skips (its output is empty)"
+        fix = "keep one [net], at the top"
+    else:
+        why = f"unknown section {sec.header or f'[{sec.type}]'}, which darknet skips"
+        fix = "check the spelling (e.g. [convolutional], [route], [yolo])"
+    ctx.warn(f"{why} — {fix}")
+    return ctx.info(0, 0, 0, 0, detail="skipped", empty_why=f"{ctx.where()}: {why}|{fix}")
+
+
+class Ctx:
+    """One layer being built: its options read as darknet reads them, the params it gets,
+    the layers before it, and where to report."""
+
+    def __init__(self, run: _Run, sec: Section, p: Params) -> None:
+        self.run, self.sec, self.p = run, sec, p
+        self.cfg = run.cfg
+        self.broken = False
+        self.antialias: tuple[int, int, int, int] | None = None
+        #: the layers this one reads (a problem there is not blamed again here)
+        self.sources: list[LayerInfo] = run.out[-1:]
+
+    @property
+    def index(self) -> int:
+        return self.p.index
+
+    @property
+    def before(self) -> list[LayerInfo]:
+        return self.run.out
+
+    def where(self, key: str | None = None) -> str:
+        return self.cfg.where(self.sec, key)
+
+    # -- options as option_find_int/float/str read them --------------------------------
+    def raw(self, key: str) -> str | None:
+        return self.sec.options.get(key)
+
+    def i(self, key: str, default: int) -> int:
+        value = self.raw(key)
+        return default if value is None else clib.atoi(value)
+
+    def f(self, key: str, default: float) -> float:
+        value = self.raw(key)
+        return default if value is None else float(np.float32(clib.atof(value)))
+
+    def s(self, key: str, default: str) -> str:
+        value = self.raw(key)
+        return default if value is None else value
+
+    # -- reporting ---------------------------------------------------------------------
+    def problem(self, message: str, key: str | None = None) -> None:
+        self.broken = True
+        self.run.report(f"{self.where(key)}: {message}")
+
+    def warn(self, message: str, key: str | None = None) -> None:
+        self.run.warn(f"{self.where(key)}: {message}")
+
+    def count(self, label: str, *factors: int) -> int:
+        """A size darknet computes in a C int: a problem when it wraps or is negative
+        (calloc of a negative count fails and darknet exits)."""
+        value = 1
+        for factor in factors:
+            value *= factor
+        if clib.overflows_int(value):
+            self.problem(f"{label} = {value:,} does not fit darknet's 32-bit int (it wraps "
+                         "and darknet corrupts or fails its allocation) — make the layer or "
+                         "the batch smaller")
+        elif value < 0:
+            self.problem(f"{label} = {value:,} is negative, so darknet's allocation fails "
+                         "and it exits — check the sizes before this layer")
+        return value
+
+    def ref(self, value: int, key: str) -> LayerInfo | None:
+        """The layer an index option names (negative: relative); a problem when it is
+        not an earlier layer (darknet reads memory outside the layers built so far)."""
+        target = self.index + value if value < 0 else value
+        if 0 <= target < self.index:
+            return self.before[target]
+        raw = self.raw(key)
+        if target < 0:
+            self.problem(f"{key}={raw} points to layer {target}, before the first layer — "
+                         f"use -1..-{self.index} (this is layer {self.index})" if self.index
+                         else f"{key}={raw}: layer 0 has no earlier layer — remove this "
+                         "section or move it later", key)
+        else:
+            self.problem(f"{key}={raw} points to layer {target}, not before this layer "
+                         f"({self.index}) — darknet can only use earlier layers; use a "
+                         "negative offset or a smaller index", key)
+        return None
+
+    def need_image(self, what: str) -> bool:
+        """darknet's `if(!(h && w && c)) error(...)`: blame the layer that emptied it."""
+        p = self.p
+        if p.h and p.w and p.c:
+            return True
+        prev = self.before[-1] if self.before else None
+        if any(src.broken for src in self.sources):
+            self.broken = True
+            return False
+        type_line = f"the [{self.sec.type}] at line {self.sec.line}"
+        if prev is not None and prev.empty_why:
+            cause, _, fix = prev.empty_why.partition("|")
+            self.broken = True
+            self.run.report(f"{cause}; {type_line} then has no image input and darknet "
+                            f"stops — {fix}")
+        elif prev is None:
+            self.problem(f"{what} needs an image input, but [net] gives {p.w}x{p.h}x{p.c} "
+                         "— set width, height and channels in [net]")
+        else:
+            self.problem(f"{what} needs an image input, but layer {prev.index} ([{prev.type}]"
+                         f" at line {prev.line}) gives {prev.out_w}x{prev.out_h}x{prev.out_c}"
+                         " — put this layer where there is an image (or drop it)")
+        return False
+
+    def info(self, out_w: int, out_h: int, out_c: int, outputs: int, *, bflops: float = 0.0,
+             params: int = 0, floats: int = 0, workspace: int = 0, own: tuple | None = None,
+             detail: str = "", empty_why: str = "", **extra) -> LayerInfo:
+        p = self.p
+        own_w, own_h = own if own is not None else (p.w, p.h)
+        broken = self.broken or any(src.broken for src in self.sources)
+        if not empty_why and not (out_w and out_h and out_c):
+            empty_why = next((src.empty_why for src in self.sources if src.empty_why), "")
+        self.broken = broken
+        return LayerInfo(self.index, canonical(self.sec.type) or self.sec.type, out_w, out_h,
+                         out_c, float(np.float32(bflops)), params, p.w, p.h, p.c,
+                         self.sec.line, detail, outputs, floats, workspace, own_w, own_h,
+                         broken=self.broken, empty_why=empty_why, **extra)
+
+    def next_shape(self, info: LayerInfo) -> tuple[int, int, int, int]:
+        if self.antialias is not None:
+            return self.antialias
+        return info.out_w, info.out_h, info.out_c, info.outputs

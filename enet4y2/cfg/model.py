@@ -1,23 +1,27 @@
 """The darknet .cfg text model: sections with their source lines, parsed the way darknet
-reads them (`read_cfg` in upstream src/parser.c) and written back in one stable format.
+reads them (`read_cfg`/`read_option` in upstream src/parser.c and src/option_list.c, over
+`fgetl`/`strip` from src/utils.c) and written back in one stable format.
 
-Darknet removes *every* space and tab from a line before looking at it, skips lines that
-start with `#` or `;`, and takes the first `=` as the separator. When a key repeats in a
-section darknet uses the first value; the later ones are kept in `Section.duplicates` so
-validation can point at them.
+Darknet splits the file at b"\\n" only, removes every space, tab, CR and LF from a line,
+skips lines that start with `#` or `;`, and takes the first `=` as the separator. A line
+that starts with `[` opens a section whose type is the whole line. `key=` (nothing after
+the `=`) is dropped with a message; a line without `=` is kept as a key with no value,
+which hides later values of that key. When a key repeats darknet uses the first one; the
+later ones are kept in `Section.duplicates` so validation can point at them. Values are
+read with C's atoi/atof (`64#comment` is 64).
 """
 
 from __future__ import annotations
 
-import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from enet4y2.cfg import clib
 from enet4y2.errors import CfgError, MissingFileError
 
 NET_TYPES = ("net", "network")
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
-_LEADING_INT = re.compile(r"\s*[-+]?\d+")
 
 
 @dataclass
@@ -30,6 +34,12 @@ class Section:
     option_lines: dict[str, int] = field(default_factory=dict, compare=False)
     #: later repeats of a key as (key, value, line); darknet ignores them.
     duplicates: list[tuple[str, str, int]] = field(default_factory=list, compare=False)
+    #: keys on a line without `=` -> line; darknet finds no value there (its default).
+    bare: dict[str, int] = field(default_factory=dict, compare=False)
+    #: `key=` lines (nothing after `=`) as (key, line); darknet drops them.
+    empty: list[tuple[str, int]] = field(default_factory=list, compare=False)
+    #: the header line as darknet compares it (`[type]`); "" when built in code.
+    header: str = field(default="", compare=False)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.options.get(key, default)
@@ -47,6 +57,10 @@ class Cfg:
 
     sections: list[Section]
     path: str | None = field(default=None, compare=False)
+    #: lines holding a CR that is not their line ending (darknet does not split there).
+    cr_lines: list[int] = field(default_factory=list, compare=False)
+    #: the bytes hold NULs or are not UTF-8 (a .weights passed as the cfg?)
+    binary: bool = field(default=False, compare=False)
 
     @property
     def net(self) -> Section:
@@ -68,16 +82,9 @@ class Cfg:
         return f"{name}:{section.line_of(key)}" if section is not None else name
 
     def net_int(self, key: str, default: int) -> int:
-        """An integer [net] option with darknet's default when absent."""
-        net = self.net
-        value = net.get(key)
-        if value is None:
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise CfgError(f"{self.where(net, key)}: {key}={value} is not an integer — "
-                           f"write a whole number, e.g. {key}={default or 1}") from None
+        """An integer [net] option as darknet reads it (atoi), its default when absent."""
+        value = self.net.get(key)
+        return default if value is None else clib.atoi(value)
 
     @property
     def width(self) -> int:
@@ -112,12 +119,7 @@ class Cfg:
         """Classes of the [yolo] heads (0 without heads); CfgError when heads disagree."""
         found: dict[int, Section] = {}
         for sec in self.yolo_sections:
-            raw = sec.get("classes", "20")
-            try:
-                found.setdefault(int(raw), sec)
-            except ValueError:
-                raise CfgError(f"{self.where(sec, 'classes')}: classes={raw} is not an "
-                               "integer — write the number of classes") from None
+            found.setdefault(clib.atoi(sec.get("classes", "20")), sec)
         if len(found) > 1:
             desc = ", ".join(f"{n} (line {s.line_of('classes')})" for n, s in found.items())
             raise CfgError(f"{self.where()}: [yolo] heads disagree on classes: {desc} — "
@@ -129,33 +131,64 @@ def _clean(raw: str) -> str:
     return raw.translate(_WHITESPACE)
 
 
-def parse_cfg(text: str, path: str | None = None) -> Cfg:
-    """Parse .cfg text as darknet does; CfgError naming `file:line` on syntax errors."""
+def _text(raw: bytes) -> str:
+    # non-UTF-8 bytes never match a key, type or number darknet knows; show them escaped
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def parse_cfg(text: str | bytes, path: str | None = None) -> Cfg:
+    """Parse .cfg text or bytes as darknet's read_cfg does. CfgError naming `file:line`
+    only where darknet itself fails while reading: an option before any section (it
+    dereferences a NULL section there)."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
     name = path or "<cfg>"
-    sections: list[Section] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = _clean(raw)
+    cfg = Cfg(sections=[], path=path, binary=b"\0" in data or not _is_utf8(data))
+    for lineno, raw in enumerate(clib.fgetl_lines(data), start=1):
+        if b"\r" in raw:
+            cfg.cr_lines.append(lineno)
+        line = _text(clib.strip(raw))
         if not line or line[0] in "#;":
             continue
         if line[0] == "[":
-            if not line.endswith("]") or len(line) < 3:
-                raise CfgError(f"{name}:{lineno}: malformed section header {raw.strip()!r} "
-                               "— write it as [type], e.g. [convolutional]")
-            sections.append(Section(type=line[1:-1], line=lineno))
+            inner = line[1:-1] if len(line) >= 2 and line.endswith("]") else line
+            cfg.sections.append(Section(type=inner, line=lineno, header=line))
             continue
-        if not sections:
-            raise CfgError(f"{name}:{lineno}: option {raw.strip()!r} before any section — "
+        if not cfg.sections:
+            raise CfgError(f"{name}:{lineno}: option {_show(raw)} before any section — "
+                           f"darknet crashes on it{_cr_hint(cfg, lineno)}{binary_hint(cfg)}; "
                            "start the file with [net]")
-        key, sep, value = line.partition("=")
-        if not sep or not key or not value:
-            raise CfgError(f"{name}:{lineno}: cannot parse {raw.strip()!r} — write key=value")
-        sec = sections[-1]
-        if key in sec.options:
-            sec.duplicates.append((key, value, lineno))
-        else:
-            sec.options[key] = value
-            sec.option_lines[key] = lineno
-    return Cfg(sections=sections, path=path)
+        _add_option(cfg.sections[-1], line, lineno)
+    return cfg
+
+
+def _add_option(sec: Section, line: str, lineno: int) -> None:
+    key, sep, value = line.partition("=")
+    if sep and not value:
+        sec.empty.append((key, lineno))  # read_option returns 0: the line is dropped
+    elif not sep:
+        if key not in sec.options and key not in sec.bare:
+            sec.bare[key] = lineno
+    elif key in sec.options or key in sec.bare:
+        sec.duplicates.append((key, value, lineno))
+    else:
+        sec.options[key] = value
+        sec.option_lines[key] = lineno
+
+
+def _show(raw: bytes) -> str:
+    text = _text(raw).strip()
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def binary_hint(cfg: Cfg) -> str:
+    return " (not a text file: is it a .weights? pass the .cfg)" if cfg.binary else ""
+
+
+def _cr_hint(cfg: Cfg, lineno: int) -> str:
+    if lineno in cfg.cr_lines:
+        return (" (this line holds carriage returns: the file has CR-only (old Mac) line "
+                "endings, which darknet reads as one line — save it with \\n line endings)")
+    return ""
 
 
 def write_cfg(cfg: Cfg) -> str:
@@ -198,8 +231,7 @@ def normalized_number(value: str) -> str:
 def c_atoi(text: str) -> int:
     """C's atoi, as darknet reads integer options: leading spaces, a sign, then digits up
     to the first non-digit (`64#comment` is 64); 0 when there are none."""
-    m = _LEADING_INT.match(text)
-    return int(m.group(0)) if m else 0
+    return clib.atoi(text)
 
 
 def net_option(text: str, key: str) -> str | None:
@@ -207,7 +239,7 @@ def net_option(text: str, key: str) -> str | None:
     other sections ignored, first value wins); None when absent. Never raises, so a
     view can read max_batches from a cfg that does not parse as a whole."""
     in_net = False
-    for raw in text.splitlines():
+    for raw in text.split("\n"):  # darknet splits at \n only
         line = _clean(raw)
         if not line or line[0] in "#;":
             continue
@@ -225,7 +257,9 @@ def net_option(text: str, key: str) -> str | None:
 def set_net_option(text: str, key: str, value: str) -> str:
     """The cfg text with `[net]`'s `key` set to `value` (replaced where darknet reads it,
     else added at the end of [net]); every other line kept as it is."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # darknet splits at \n only
+    if lines and lines[-1] == "":
+        lines.pop()
     in_net, end = False, None
     for i, raw in enumerate(lines):
         line = _clean(raw)
@@ -245,16 +279,25 @@ def set_net_option(text: str, key: str, value: str) -> str:
 
 
 def load_cfg(path: str | Path) -> Cfg:
-    """Read and parse a .cfg file; MissingFileError when it does not exist."""
+    """Read and parse a .cfg file as darknet reads it; MissingFileError when it does not
+    exist or is not a regular file (a FIFO or /dev/zero would never end)."""
     p = Path(path)
     try:
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise MissingFileError(f"{p}: not a regular file — name a .cfg file")
         data = p.read_bytes()
     except FileNotFoundError:
         raise MissingFileError(f"{p}: no such cfg file — check the path") from None
     except IsADirectoryError:
         raise MissingFileError(f"{p}: is a directory, not a cfg file — name a .cfg") from None
+    except PermissionError:
+        raise MissingFileError(f"{p}: cannot be read (permission denied)") from None
+    return parse_cfg(data, str(p))
+
+
+def _is_utf8(data: bytes) -> bool:
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        raise CfgError(f"{p}: not a text file (is it a .weights?) — pass the .cfg") from None
-    return parse_cfg(text, str(p))
+        return False
+    return True

@@ -128,9 +128,11 @@ def check(path: str, as_json: bool) -> None:
         for problem in report["problems"]:
             terminal.out.print(labelled("✗", "bold red", problem), soft_wrap=True)
         if report["ok"]:
+            flops = "BFLOPs unknown" if report["bflops"] is None else (
+                f"{report['bflops']:.3f} BFLOPs")
             terminal.out.print(labelled("ok", "green", f"{path}: {report['layers']} layers, "
-                                        f"{report['bflops']:.3f} BFLOPs, "
-                                        f"{report['classes']} classes"), soft_wrap=True)
+                                        f"{flops}, {report['classes']} classes"),
+                               soft_wrap=True)
         else:
             terminal.info(f"{len(report['problems'])} problem(s) in {path}")
     if not report["ok"]:

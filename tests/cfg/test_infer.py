@@ -78,11 +78,13 @@ def test_pool_route_upsample_and_friends():
         "[dropout]\n"                            # 5: 8x8x7
         "[avgpool]\n"                            # 6: 1x1x7
         "[connected]\noutput=10\nbatch_normalize=1\n"  # 7: 1x1x10
-        "[softmax]\n"                            # 8
+        "[softmax]\n"                            # 8: a flat vector of 10
     )
     shapes = [(m.out_w, m.out_h, m.out_c) for m in layers]
+    # darknet leaves [softmax]'s out_w/h/c at 0: its output is a flat vector (outputs=10)
     assert shapes == [(16, 16, 3), (16, 16, 4), (16, 16, 7), (32, 32, 7), (8, 8, 7),
-                      (8, 8, 7), (1, 1, 7), (1, 1, 10), (1, 1, 10)]
+                      (8, 8, 7), (1, 1, 7), (1, 1, 10), (0, 0, 0)]
+    assert [m.outputs for m in layers][-2:] == [10, 10]
     assert layers[0].bflops == pytest.approx(2 * 2 * 3 * 16 * 16 / 1e9, rel=1e-6)
     assert layers[7].params == 10 + 7 * 10 + 3 * 10
     assert layers[7].bflops == 0  # darknet does not count connected layers
@@ -92,7 +94,8 @@ def test_shortcut_weights_and_scale_channels():
     layers = only(
         "[convolutional]\nfilters=4\nsize=1\n"
         "[convolutional]\nfilters=4\nsize=1\n"
-        "[shortcut]\nfrom=-2\nweights_type=per_channel\n"
+        # darknet stops on weights_type without weights_normalization
+        "[shortcut]\nfrom=-2\nweights_type=per_channel\nweights_normalization=relu\n"
         "[avgpool]\n"
         "[scale_channels]\nfrom=-2\n"
     )
