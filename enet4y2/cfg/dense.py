@@ -7,8 +7,8 @@ import numpy as np
 
 from enet4y2.cfg import clib
 from enet4y2.cfg.heads import need_file
-from enet4y2.cfg.infer import Ctx, LayerInfo
 from enet4y2.cfg.layers import activation, choice, conv_core
+from enet4y2.cfg.shapes import Ctx, LayerInfo
 
 
 def connected_floats(batch: int, inputs: int, outputs: int, bn: int) -> int:

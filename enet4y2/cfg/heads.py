@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 from enet4y2.cfg import clib
-from enet4y2.cfg.infer import Ctx, LayerInfo
 from enet4y2.cfg.layers import choice
+from enet4y2.cfg.shapes import Ctx, LayerInfo
 
 
 def need_file(ctx: Ctx, key: str) -> None:

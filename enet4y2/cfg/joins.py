@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from enet4y2.cfg import clib
-from enet4y2.cfg.infer import Ctx, LayerInfo
 from enet4y2.cfg.layers import activation, first_layer
+from enet4y2.cfg.shapes import Ctx, LayerInfo
 
 
 def route(ctx: Ctx) -> LayerInfo:

@@ -8,14 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from enet4y2.cfg import clib
-from enet4y2.cfg.infer import Ctx, LayerInfo
 from enet4y2.cfg.keys import ACTIVATIONS, CHOICES
+from enet4y2.cfg.shapes import Ctx, LayerInfo, Stop
 
 _WIDE = ("swish", "mish", "hard_mish")  # keep their input for the gradient
-
-
-class Stop(Exception):
-    """A layer type enet4y2 does not model: inference stops here."""
 
 
 def activation(ctx: Ctx, default: str) -> str:

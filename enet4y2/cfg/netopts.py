@@ -7,6 +7,7 @@ from __future__ import annotations
 from enet4y2.cfg import clib
 from enet4y2.cfg.keys import CHOICES, canonical
 from enet4y2.cfg.model import NET_TYPES, Cfg, binary_hint
+from enet4y2.cfg.shapes import Params
 
 #: Width and height darknet wants divisible by 32 when the last layer is a detector.
 SIZE_MULTIPLE = 32
@@ -14,7 +15,6 @@ SIZE_MULTIPLE = 32
 
 def read_net(cfg: Cfg, run, batch: int | None):
     """The Params the first layer gets, or None when darknet stops before any layer."""
-    from enet4y2.cfg.infer import Params
 
     report, warn = run.report, run.warn
     if not cfg.sections:
