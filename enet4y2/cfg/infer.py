@@ -20,7 +20,7 @@ import numpy as np
 
 from enet4y2.cfg import clib
 from enet4y2.cfg.keys import canonical
-from enet4y2.cfg.model import Cfg, Section
+from enet4y2.cfg.model import Cfg, Section, shown
 from enet4y2.errors import CfgError
 
 Report = Callable[[str], None]
@@ -194,7 +194,7 @@ def _unknown(ctx: Ctx) -> LayerInfo:
         why = f"a second [{sec.type}] section, which darknet skips (its output is empty)"
         fix = "keep one [net], at the top"
     else:
-        why = f"unknown section {sec.header or f'[{sec.type}]'}, which darknet skips"
+        why = f"unknown section {shown(sec.header or f'[{sec.type}]')}, which darknet skips"
         fix = "check the spelling (e.g. [convolutional], [route], [yolo])"
     ctx.warn(f"{why} — {fix}")
     return ctx.info(0, 0, 0, 0, own=(0, 0), detail="skipped",

@@ -220,7 +220,7 @@ def upsample(ctx: Ctx) -> LayerInfo:
         out_w, out_h = clib.cdiv(p.w, -stride), clib.cdiv(p.h, -stride)
         detail = f"/{-stride}"
     else:
-        out_w, out_h = clib.wrap_int(p.w * stride), clib.wrap_int(p.h * stride)
+        out_w, out_h = ctx.wrap("out_w", p.w, stride), ctx.wrap("out_h", p.h, stride)
         detail = f"{stride}x"
     outputs = ctx.wrap("outputs", out_w, out_h, p.c)
     floats = 2 * ctx.alloc("batch*outputs", outputs, p.batch)
@@ -241,11 +241,11 @@ def reorg(ctx: Ctx) -> LayerInfo:
                     "and crashes; use e.g. stride=2", "stride")
         return ctx.info(0, 0, 0, 0)
     if reverse:
-        out_w, out_h = clib.wrap_int(p.w * stride), clib.wrap_int(p.h * stride)
+        out_w, out_h = ctx.wrap("out_w", p.w, stride), ctx.wrap("out_h", p.h, stride)
         out_c = clib.cdiv(p.c, square)
     else:
         out_w, out_h = clib.cdiv(p.w, stride), clib.cdiv(p.h, stride)
-        out_c = clib.wrap_int(p.c * square)
+        out_c = ctx.wrap("out_c", p.c, square)
     outputs = ctx.wrap("outputs", out_w, out_h, out_c)
     return ctx.info(out_w, out_h, out_c, outputs,
                     floats=2 * ctx.alloc("batch*outputs", outputs, p.batch),
