@@ -11,9 +11,11 @@ from enet4y2.cfg.layers import activation, choice, conv_core
 from enet4y2.cfg.shapes import Ctx, LayerInfo
 
 
-def connected_floats(batch: int, inputs: int, outputs: int, bn: int) -> int:
-    return 2 * batch * outputs + 2 * inputs * outputs + 2 * outputs + (
-        8 * outputs + 2 * batch * outputs if bn else 0)
+def connected_floats(ctx: Ctx, batch: int, inputs: int, outputs: int, bn: int) -> int:
+    """make_connected_layer's allocations (C int counts)."""
+    per_batch = ctx.alloc("batch*outputs", batch, outputs) * (4 if bn else 2)
+    return per_batch + 2 * ctx.alloc("inputs*outputs", inputs, outputs) + ctx.alloc(
+        "outputs", outputs) * (10 if bn else 2)
 
 
 def connected_stored(inputs: int, outputs: int, bn: int) -> int:
@@ -24,10 +26,8 @@ def connected(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     outputs, bn = ctx.i("output", 1), ctx.i("batch_normalize", 0)
     activation(ctx, "logistic")
-    ctx.count("weights (inputs*output)", p.inputs, outputs)
-    ctx.count("batch*output", p.batch, outputs)
     return ctx.info(1, 1, outputs, outputs, params=connected_stored(p.inputs, outputs, bn),
-                    floats=connected_floats(p.batch, p.inputs, outputs, bn), own=(1, 1),
+                    floats=connected_floats(ctx, p.batch, p.inputs, outputs, bn), own=(1, 1),
                     detail=f"{p.inputs} -> {outputs}")
 
 
@@ -40,7 +40,8 @@ def softmax(ctx: Ctx) -> LayerInfo:
         ctx.problem(f"groups={groups} does not divide the {p.inputs} inputs — darknet's "
                     "assertion fails; use a divisor", "groups")
     need_file(ctx, "tree")
-    return ctx.info(0, 0, 0, p.inputs, floats=3 * p.inputs * p.batch, own=(p.w, p.h),
+    return ctx.info(0, 0, 0, p.inputs, floats=3 * ctx.alloc("inputs*batch", p.inputs, p.batch),
+                    own=(p.w, p.h),
                     empty_why=f"{ctx.where()}: [softmax] gives a flat output (no width or "
                               "height)|move the layer that needs an image before it")
 
@@ -48,7 +49,8 @@ def softmax(ctx: Ctx) -> LayerInfo:
 def cost(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     choice(ctx, "cost", "type", "sse")
-    return ctx.info(0, 0, 0, p.inputs, floats=2 * p.inputs * p.batch, own=(0, 0),
+    return ctx.info(0, 0, 0, p.inputs, floats=2 * ctx.alloc("inputs*batch", p.inputs, p.batch),
+                    own=(0, 0),
                     empty_why=f"{ctx.where()}: [cost] gives a flat output|put it last")
 
 
@@ -63,12 +65,9 @@ def _connected_stack(ctx: Ctx, pairs: list[tuple[int, int]], bn: int,
     outputs are the layer's."""
     p = ctx.p
     batch, steps = _steps(ctx)
-    for ins, outs in pairs:
-        ctx.count("weights (inputs*outputs)", ins, outs)
-        ctx.count("batch*outputs", batch * steps, outs)
     outputs = pairs[-1][1]
-    floats = sum(connected_floats(batch * steps, i, o, bn) for i, o in pairs)
-    floats += 4 * batch * steps * outputs
+    floats = sum(connected_floats(ctx, batch * steps, i, o, bn) for i, o in pairs)
+    floats += 4 * ctx.alloc("batch*steps*outputs", batch, steps, outputs)
     stored = sum(connected_stored(i, o, bn) for i, o in pairs)
     shape = (0, 0, 0) if flat else (1, 1, outputs)
     return ctx.info(*shape, outputs, params=stored, floats=floats, own=(0, 0),
@@ -120,7 +119,8 @@ def crnn(ctx: Ctx) -> LayerInfo:
     for core in cores:
         bflops = np.float32(bflops + np.float32(core["bflops"]))
     last = cores[-1]
-    floats = sum(core["floats"] for core in cores) + batch * hidden * (steps + 1)
+    floats = sum(core["floats"] for core in cores) + ctx.alloc("state", batch, hidden,
+                                                               steps + 1)
     return ctx.info(last["out_w"], last["out_h"], out_n, last["outputs"], bflops=float(bflops),
                     params=stored, floats=floats,
                     workspace=max(core["workspace"] for core in cores),

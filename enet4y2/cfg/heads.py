@@ -57,11 +57,11 @@ def _yolo_like(ctx: Ctx, kind: str, coords: int) -> LayerInfo:
     total = ctx.i("num", 1)
     mask = _mask(ctx, total, kind)
     n = len(mask) if mask is not None else total
-    per = ctx.count("channels per anchor (classes+coords+1)", classes + coords + 1)
-    c = ctx.count("channels", n, per)
-    outputs = ctx.count("outputs", p.h, p.w, c)
-    ctx.count("batch*outputs", p.batch, outputs)
-    ctx.count("anchors", total, 2)
+    c = ctx.wrap("channels (anchors*(classes+coords+1))", n, classes + coords + 1)
+    outputs = ctx.wrap("outputs", p.h, p.w, c)
+    floats = 2 * ctx.alloc("batch*outputs", p.batch, outputs)
+    floats += 2 * ctx.alloc("batch*w*h*anchors", p.batch, p.w, p.h, n)
+    floats += 2 * ctx.alloc("anchors", total, 2) + ctx.alloc("mask", n)
     if outputs != p.inputs and not any(s.broken for s in ctx.sources):
         prev = ctx.before[-1] if ctx.before else None
         if prev is not None and prev.empty_why:
@@ -85,7 +85,6 @@ def _yolo_like(ctx: Ctx, kind: str, coords: int) -> LayerInfo:
     for key in ("iou_loss", "iou_thresh_kind"):
         choice(ctx, kind, key, "mse" if key == "iou_loss" else "iou")
     need_file(ctx, "map")
-    floats = 2 * p.batch * outputs + 2 * p.batch * p.w * p.h * n + 4 * total
     return ctx.info(p.w, p.h, c, outputs, floats=floats, n=n, detail=f"{n} anchors")
 
 
@@ -103,7 +102,8 @@ def yolo(ctx: Ctx) -> LayerInfo:
             ctx.problem("no anchors (num=0) — darknet divides by it and crashes", "num")
         return info
     return LayerInfo(**{**info.__dict__, "embedding": clib.cdiv(le.n, info.n),
-                        "floats": info.floats + ctx.p.batch * le.outputs})
+                        "floats": info.floats + ctx.alloc("embedding", ctx.p.batch,
+                                                          le.outputs)})
 
 
 def gaussian_yolo(ctx: Ctx) -> LayerInfo:
@@ -116,9 +116,9 @@ def region(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     coords, classes = ctx.i("coords", 4), ctx.i("classes", 20)
     num = ctx.i("num", 1)
-    c = ctx.count("channels", num, classes + coords + 1)
-    outputs = ctx.count("outputs", p.h, p.w, c)
-    ctx.count("batch*outputs", p.batch, outputs)
+    c = ctx.wrap("channels", num, classes + coords + 1)
+    outputs = ctx.wrap("outputs", p.h, p.w, c)
+    floats = 2 * ctx.alloc("batch*outputs", p.batch, outputs) + 4 * ctx.alloc("num", num)
     if outputs != p.inputs and not any(s.broken for s in ctx.sources):
         where = (ctx.cfg.where(ctx.cfg.layers[ctx.index - 1], "filters") if ctx.index
                  else ctx.where())
@@ -129,8 +129,7 @@ def region(ctx: Ctx) -> LayerInfo:
     need_file(ctx, "tree")
     need_file(ctx, "map")
     _anchors(ctx, num, stop_at_hash=False, bounded=True)
-    return ctx.info(p.w, p.h, c, outputs, floats=2 * p.batch * outputs + 4 * num,
-                    n=num, detail=f"{num} anchors")
+    return ctx.info(p.w, p.h, c, outputs, floats=floats, n=num, detail=f"{num} anchors")
 
 
 def detection(ctx: Ctx) -> LayerInfo:
@@ -142,7 +141,8 @@ def detection(ctx: Ctx) -> LayerInfo:
         ctx.problem(f"side*side*((1+coords)*num+classes) = {want}, but the input has "
                     f"{p.inputs} values — darknet's assertion fails; set side=, num=, "
                     "classes= to match the layer before")
-    return ctx.info(0, 0, 0, p.inputs, floats=2 * p.batch * p.inputs, own=(side, side),
+    return ctx.info(0, 0, 0, p.inputs, floats=2 * ctx.alloc("batch*inputs", p.batch, p.inputs),
+                    own=(side, side),
                     n=num, empty_why=f"{ctx.where()}: [detection] gives a flat output|put "
                                      "it last")
 
@@ -163,7 +163,7 @@ def contrastive(ctx: Ctx) -> LayerInfo:
         ctx.problem(f"yolo_layer points to layer {yolo_at.index}, a [{yolo_at.type}], not a "
                     "[yolo] — darknet stops", "yolo_layer")
         return ctx.info(0, 0, 0, p.inputs)
-    cells = yolo_at.n * p.h * p.w
+    cells = clib.wrap_int(yolo_at.n * p.h * p.w)
     if cells == 0:
         ctx.problem("[contrastive] needs an image input — darknet divides by zero")
         return ctx.info(0, 0, 0, p.inputs)
@@ -171,5 +171,6 @@ def contrastive(ctx: Ctx) -> LayerInfo:
         ctx.problem(f"embedding size {clib.cdiv(p.inputs, cells)} differs from the [yolo] "
                     f"layer's {yolo_at.embedding} — darknet stops; use the same "
                     "[convolutional] layer as the [yolo] embedding_layer")
-    return ctx.info(0, 0, 0, p.inputs, floats=2 * p.batch * p.inputs, own=(p.w, p.h),
+    return ctx.info(0, 0, 0, p.inputs, floats=2 * ctx.alloc("batch*inputs", p.batch, p.inputs),
+                    own=(p.w, p.h),
                     empty_why=f"{ctx.where()}: [contrastive] gives a flat output|put it last")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from enet4y2.cfg import clib
 from enet4y2.cfg.keys import canonical
 from enet4y2.cfg.layertypes import BUILDERS
-from enet4y2.cfg.model import Cfg
+from enet4y2.cfg.model import Cfg, shown
 from enet4y2.cfg.netopts import read_net
 from enet4y2.cfg.shapes import Ctx, LayerInfo, Model, Params, Report, Stop, machine_memory
 from enet4y2.errors import CfgError
@@ -102,9 +102,8 @@ def _unknown(ctx: Ctx) -> LayerInfo:
         why = f"a second [{sec.type}] section, which darknet skips (its output is empty)"
         fix = "keep one [net], at the top"
     else:
-        why = f"unknown section {sec.header or f'[{sec.type}]'}, which darknet skips"
+        why = f"unknown section {shown(sec.header or f'[{sec.type}]')}, which darknet skips"
         fix = "check the spelling (e.g. [convolutional], [route], [yolo])"
     ctx.warn(f"{why} — {fix}")
-    return ctx.info(0, 0, 0, 0, detail="skipped", empty_why=f"{ctx.where()}: {why}|{fix}")
-
-
+    return ctx.info(0, 0, 0, 0, own=(0, 0), detail="skipped",
+                    empty_why=f"{ctx.where()}: {why}|{fix}")

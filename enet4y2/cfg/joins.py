@@ -30,12 +30,12 @@ def route(ctx: Ctx) -> LayerInfo:
         ctx.warn(f"group_id={group_id} is not below groups={groups}; darknet loads it but "
                  "reads outside the input when it runs — use 0..groups-1", "group_id")
     first = refs[0]
-    outputs = clib.cdiv(ctx.count("outputs", sum(r.outputs for r in refs)), groups)
+    outputs = clib.cdiv(ctx.wrap("outputs", sum(r.outputs for r in refs)), groups)
     out_w, out_h, out_c = first.out_w, first.out_h, first.out_c
     empty = ""
     for other in refs[1:]:
         if (other.out_w, other.out_h) == (first.out_w, first.out_h):
-            out_c += other.out_c
+            out_c = clib.wrap_int(out_c + other.out_c)
         else:
             out_w = out_h = out_c = 0
             empty = (f"{ctx.where('layers')}: route joins layer {first.index} ({first.out_w}"
@@ -45,7 +45,8 @@ def route(ctx: Ctx) -> LayerInfo:
     out_c = clib.cdiv(out_c, groups)
     if empty:
         ctx.run.warn(empty.replace("|", " — "))
-    return ctx.info(out_w, out_h, out_c, outputs, floats=2 * outputs * p.batch,
+    return ctx.info(out_w, out_h, out_c, outputs,
+                    floats=2 * ctx.alloc("outputs*batch", outputs, p.batch),
                     own=(first.own_w, first.own_h), n=len(refs), empty_why=empty,
                     detail=",".join(str(r.index) for r in refs))
 
@@ -80,17 +81,17 @@ def shortcut(ctx: Ctx) -> LayerInfo:
         return ctx.info(0, 0, 0, 0)
     ctx.sources = [*ctx.before[-1:], *refs]
     n = len(refs)
-    outputs = ctx.count("outputs", p.w, p.h, p.c)
-    nweights = {"per_feature": n + 1, "per_layer": n + 1, "per_channel": (n + 1) * p.c}.get(
-        kind, 0)
+    outputs = ctx.wrap("outputs", p.w, p.h, p.c)
+    nweights = clib.wrap_int({"per_feature": n + 1, "per_layer": n + 1,
+                              "per_channel": (n + 1) * p.c}.get(kind, 0))
     for ref in refs:  # different channels are fine: darknet adds those both have
         if (ref.out_w, ref.out_h) != (p.w, p.h) and not any(s.broken for s in ctx.sources):
             ctx.problem(f"[shortcut] adds layer {ref.index} ({ref.out_w}x{ref.out_h}) to a "
                         f"{p.w}x{p.h} input{_size_hint(ctx)} — darknet's assertion fails; use "
                         "a layer of the same width and height", "from")
-    floats = outputs * p.batch * (2 if p.train else 1) + nweights * (2 if p.train else 1)
-    if act in ("swish", "mish"):
-        floats += outputs * p.batch
+    per_out = 1 + (1 if p.train else 0) + (act in ("swish", "mish"))
+    floats = per_out * ctx.alloc("outputs*batch", outputs, p.batch)
+    floats += max(nweights, 0) * (2 if p.train else 1)
     bflops = np.float32(clib.wrap_int(p.w * p.h * p.c * n) / 1e9)
     if kind != "none":
         bflops = bflops * 2
@@ -125,8 +126,9 @@ def _scale(ctx: Ctx, kind: str) -> LayerInfo:
     if not ok and not any(s.broken for s in ctx.sources):
         ctx.problem(f"[{kind}] gets {got}, but needs {need}{_size_hint(ctx)} — darknet's "
                     "assertion fails; point from= at the matching layer", "from")
-    outputs = ctx.count("outputs", src.out_w, src.out_h, src.out_c)
-    return ctx.info(src.out_w, src.out_h, src.out_c, outputs, floats=2 * outputs * p.batch,
+    outputs = ctx.wrap("outputs", src.out_w, src.out_h, src.out_c)
+    return ctx.info(src.out_w, src.out_h, src.out_c, outputs,
+                    floats=2 * ctx.alloc("outputs*batch", outputs, p.batch),
                     detail=f"from {src.index}")
 
 

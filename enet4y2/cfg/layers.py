@@ -36,43 +36,45 @@ def choice(ctx: Ctx, kind: str, key: str, default: str) -> str:
 def conv_core(ctx: Ctx, *, batch: int, steps: int, h: int, w: int, c: int, n: int,
               groups: int, size: int, sx: int, sy: int, padding: int, bn: int, xnor: int,
               binary: int, act: str, train: bool, share: bool = False) -> dict:
-    """make_convolutional_layer: shape, nweights, BFLOPs, floats and workspace."""
+    """make_convolutional_layer: shape, nweights, BFLOPs, floats and workspace, in the C
+    int arithmetic darknet uses."""
+    wrap, alloc = clib.wrap_int, ctx.alloc
     groups = 1 if xnor or groups < 1 else groups
     if sx == 0 or sy == 0:
         ctx.problem("stride=0 — darknet divides by it and crashes; use stride=1 or more",
                     "stride")
         return {}
-    nweights = ctx.count("nweights (c/groups*filters*size*size)", clib.cdiv(c, groups), n,
-                         size, size)
-    out_h = clib.cdiv(h + 2 * padding - size, sy) + 1
-    out_w = clib.cdiv(w + 2 * padding - size, sx) + 1
+    nweights = ctx.wrap("nweights (c/groups*filters*size*size)", clib.cdiv(c, groups), n,
+                        size, size)
+    out_h = clib.cdiv(wrap(h + 2 * padding - size), sy) + 1
+    out_w = clib.cdiv(wrap(w + 2 * padding - size), sx) + 1
     if out_h < 0 or out_w < 0:
-        ctx.problem(f"a {size}x{size} kernel with stride {sx} leaves a negative output "
-                    f"({out_w}x{out_h}) on a {w}x{h} input — use a smaller size or "
-                    "stride, or a larger input")
-        return {}
-    outputs = ctx.count("outputs (out_h*out_w*filters)", out_h, out_w, n)
-    ctx.count("batch*outputs", batch * steps, outputs)
-    inputs = ctx.count("inputs (w*h*c)", w, h, c)
-    tb = batch * steps
-    floats = tb * outputs * (2 if train else 1)
+        ctx.warn(f"a {size}x{size} kernel with stride {sx} gives a negative {out_w}x{out_h} "
+                 f"output on a {w}x{h} input; darknet loads it but the layer computes "
+                 "nothing — use a positive stride and a kernel that fits")
+    outputs = ctx.wrap("outputs (out_h*out_w*filters)", out_h, out_w, n)
+    inputs = ctx.wrap("inputs (w*h*c)", w, h, c)
+    tb = wrap(batch * steps)
+    per_out = 1 + (1 if train else 0) + (2 if bn and train else 0) + (act in _WIDE)
+    floats = per_out * alloc("batch*outputs", tb, outputs)
     if not share:
-        floats += (nweights + n) * (3 if train else 1)
+        floats += (alloc("nweights", nweights) + alloc("filters", n)) * (3 if train else 1)
         if bn:
-            floats += 3 * n + (6 * n if train else 0)
-    if bn and train:
-        floats += 2 * tb * outputs
-    if act in _WIDE:
-        floats += tb * outputs
+            floats += alloc("filters", n) * (9 if train else 3)
     if binary:
-        floats += nweights + nweights // 4 + n
-    work = max(out_h * out_w * size * size * clib.cdiv(c, groups), 0) * 4
+        floats += 2 * alloc("nweights", nweights) + alloc("filters", n)
+    work = out_h * out_w * size * size * clib.cdiv(c, groups) * 4
     if xnor:
-        align = out_h * out_w + (32 - (out_h * out_w) % 32)
-        floats += nweights + inputs * batch + n + c // 32 * w * h + 1
+        align = out_h * out_w + (32 - clib.cmod(wrap(out_h * out_w), 32))
+        floats += alloc("nweights", nweights) + alloc("inputs*batch", inputs, batch)
+        floats += alloc("filters", n) + c // 32 * w * h + 1
         k = size * size * c
         floats += (k + (256 - k % 256)) * align // 32
         work = max(align * size * size * c * 4, (c // 32 * w * h + 1) * 4)
+    if work < 0:
+        ctx.problem("the convolution workspace size is negative as darknet computes it, so "
+                    "its calloc fails — check the sizes before this layer")
+        work = 0
     bflops = np.float32(2.0 * nweights * out_h * out_w / 1e9)
     if xnor:
         bflops = np.float32(bflops / 32)
@@ -134,7 +136,8 @@ def convolutional(ctx: Ctx) -> LayerInfo:
                               groups=n, size=blur, sx=sx, sy=sy, padding=pad, bn=0, xnor=0,
                               binary=0, act="linear", train=p.train)
         if blur_core:
-            floats += blur_core["floats"] + p.batch * core["outputs"]
+            floats += blur_core["floats"] + ctx.alloc("batch*outputs", p.batch,
+                                                      core["outputs"])
             ctx.antialias = (blur_core["out_w"], blur_core["out_h"], n, blur_core["outputs"])
     if n == 0:
         empty = (f"{ctx.where('filters')}: filters={ctx.raw('filters')} gives no output "
@@ -171,12 +174,12 @@ def _pool(ctx: Ctx, avg: bool) -> LayerInfo:
             ctx.problem("stride=0 — darknet divides by it and crashes; use stride=1 or more",
                         "stride")
             return ctx.info(0, 0, 0, 0)
-        out_w = clib.cdiv(p.w + padding - size, sx) + 1
-        out_h = clib.cdiv(p.h + padding - size, sy) + 1
+        out_w = clib.cdiv(clib.wrap_int(p.w + padding - size), sx) + 1
+        out_h = clib.cdiv(clib.wrap_int(p.h + padding - size), sy) + 1
         out_c = p.c
-    outputs = ctx.count("outputs", out_h, out_w, out_c)
-    ctx.count("batch*outputs", outputs, p.batch)
-    floats = outputs * p.batch * (3 if p.train and not avg else 2 if p.train else 1)
+    outputs = ctx.wrap("outputs", out_h, out_w, out_c)
+    size_out = ctx.alloc("outputs*batch", outputs, p.batch)
+    floats = size_out * (3 if p.train and not avg else 2 if p.train else 1)
     bflops = clib.wrap_int(size * size * p.c * out_h * out_w) / 1e9
     if aa:
         blur, pad = (2, 0) if aa == 2 else (3, 1)
@@ -184,7 +187,7 @@ def _pool(ctx: Ctx, avg: bool) -> LayerInfo:
                          groups=out_c, size=blur, sx=blur_sx, sy=blur_sy, padding=pad, bn=0,
                          xnor=0, binary=0, act="linear", train=p.train)
         if core:
-            floats += core["floats"] + p.batch * outputs
+            floats += core["floats"] + size_out
             ctx.antialias = (core["out_w"], core["out_h"], out_c, core["outputs"])
     return ctx.info(out_w, out_h, out_c, outputs, bflops=bflops, floats=floats,
                     detail="depth" if depth else f"{size}x{size}/{sx}")
@@ -202,21 +205,24 @@ def avgpool(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     if not ctx.need_image("[avgpool]"):
         return ctx.info(0, 0, 0, 0)
-    return ctx.info(1, 1, p.c, p.c, floats=2 * p.c * p.batch, detail="global")
+    return ctx.info(1, 1, p.c, p.c, floats=2 * ctx.alloc("batch*c", p.c, p.batch),
+                    detail="global")
 
 
 def upsample(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     stride = ctx.i("stride", 2)
     if stride < 0:
-        out_w, out_h, detail = clib.cdiv(p.w, -stride), clib.cdiv(p.h, -stride), f"/{-stride}"
+        out_w, out_h = clib.cdiv(p.w, -stride), clib.cdiv(p.h, -stride)
+        detail = f"/{-stride}"
     else:
-        out_w, out_h, detail = p.w * stride, p.h * stride, f"{stride}x"
-    outputs = ctx.count("outputs", out_w, out_h, p.c)
-    ctx.count("batch*outputs", outputs, p.batch)
+        out_w, out_h = ctx.wrap("out_w", p.w, stride), ctx.wrap("out_h", p.h, stride)
+        detail = f"{stride}x"
+    outputs = ctx.wrap("outputs", out_w, out_h, p.c)
+    floats = 2 * ctx.alloc("batch*outputs", outputs, p.batch)
     empty = "" if outputs else (f"{ctx.where('stride')}: [upsample] stride={stride} gives "
                                 "an empty output|use e.g. stride=2")
-    return ctx.info(out_w, out_h, p.c, outputs, floats=2 * outputs * p.batch, detail=detail,
+    return ctx.info(out_w, out_h, p.c, outputs, floats=floats, detail=detail,
                     empty_why=empty)
 
 
@@ -225,17 +231,20 @@ def reorg(ctx: Ctx) -> LayerInfo:
     stride, reverse = ctx.i("stride", 1), ctx.i("reverse", 0)
     if not ctx.need_image(f"[{ctx.sec.type}]"):
         return ctx.info(0, 0, 0, 0)
-    if stride == 0:
-        ctx.problem("stride=0 — darknet divides by it and crashes; use e.g. stride=2",
-                    "stride")
+    square = clib.wrap_int(stride * stride)
+    if stride == 0 or (reverse and square == 0):
+        ctx.problem("stride=0 (or a stride whose square wraps to 0) — darknet divides by it "
+                    "and crashes; use e.g. stride=2", "stride")
         return ctx.info(0, 0, 0, 0)
     if reverse:
-        out_w, out_h, out_c = p.w * stride, p.h * stride, clib.cdiv(p.c, stride * stride)
+        out_w, out_h = ctx.wrap("out_w", p.w, stride), ctx.wrap("out_h", p.h, stride)
+        out_c = clib.cdiv(p.c, square)
     else:
-        out_w, out_h, out_c = clib.cdiv(p.w, stride), clib.cdiv(p.h, stride), p.c * stride ** 2
-    outputs = ctx.count("outputs", out_w, out_h, out_c)
-    ctx.count("batch*outputs", outputs, p.batch)
-    return ctx.info(out_w, out_h, out_c, outputs, floats=2 * outputs * p.batch,
+        out_w, out_h = clib.cdiv(p.w, stride), clib.cdiv(p.h, stride)
+        out_c = ctx.wrap("out_c", p.c, square)
+    outputs = ctx.wrap("outputs", out_w, out_h, out_c)
+    return ctx.info(out_w, out_h, out_c, outputs,
+                    floats=2 * ctx.alloc("batch*outputs", outputs, p.batch),
                     detail=f"/{stride}")
 
 
@@ -254,22 +263,24 @@ def dropout(ctx: Ctx) -> LayerInfo:
         return ctx.info(0, 0, 0, 0)
     if block and (p.w <= 0 or p.h <= 0 or p.c <= 0):
         ctx.problem(f"dropblock=1 needs an image input, not {p.w}x{p.h}x{p.c} — darknet stops")
-    return ctx.info(p.w, p.h, p.c, p.inputs, floats=p.inputs * p.batch,
+    return ctx.info(p.w, p.h, p.c, p.inputs, floats=ctx.alloc("inputs*batch", p.inputs, p.batch),
                     own=(p.w, p.h) if block else (0, 0),
                     detail=f"p={ctx.s('probability', '.2')}")
 
 
 def batchnorm(ctx: Ctx) -> LayerInfo:
     p = ctx.p
-    outputs = ctx.count("outputs", p.w, p.h, p.c)
+    outputs = ctx.wrap("outputs", p.w, p.h, p.c)
     return ctx.info(p.w, p.h, p.c, outputs, params=4 * p.c,
-                    floats=4 * outputs * p.batch + 10 * p.c)
+                    floats=4 * ctx.alloc("outputs*batch", outputs, p.batch)
+                    + 10 * ctx.alloc("channels", p.c))
 
 
 def activation_layer(ctx: Ctx) -> LayerInfo:
     p = ctx.p
     act = activation(ctx, "linear")
-    return ctx.info(p.w, p.h, p.c, p.inputs, floats=2 * p.inputs * p.batch, detail=act)
+    return ctx.info(p.w, p.h, p.c, p.inputs,
+                    floats=2 * ctx.alloc("inputs*batch", p.inputs, p.batch), detail=act)
 
 
 def empty(ctx: Ctx) -> LayerInfo:
@@ -284,14 +295,15 @@ def crop(ctx: Ctx) -> LayerInfo:
     ch, cw = ctx.i("crop_height", 1), ctx.i("crop_width", 1)
     if not ctx.need_image("[crop]"):
         return ctx.info(0, 0, 0, 0)
-    outputs = ctx.count("outputs", cw, ch, p.c)
-    return ctx.info(cw, ch, p.c, outputs, floats=outputs * p.batch)
+    outputs = ctx.wrap("outputs", cw, ch, p.c)
+    return ctx.info(cw, ch, p.c, outputs, floats=ctx.alloc("outputs*batch", outputs, p.batch))
 
 
 def normalization(ctx: Ctx) -> LayerInfo:
     p = ctx.p
-    outputs = ctx.count("outputs", p.w, p.h, p.c)
-    return ctx.info(p.w, p.h, p.c, outputs, floats=4 * outputs * p.batch)
+    outputs = ctx.wrap("outputs", p.w, p.h, p.c)
+    return ctx.info(p.w, p.h, p.c, outputs,
+                    floats=4 * ctx.alloc("outputs*batch", outputs, p.batch))
 
 
 def unmodelled(ctx: Ctx) -> LayerInfo:

@@ -180,6 +180,11 @@ def _show(raw: bytes) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
+def shown(text: str) -> str:
+    """`text` for a message: control characters (a form feed, a CR) written as escapes."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def binary_hint(cfg: Cfg) -> str:
     return " (not a text file: is it a .weights? pass the .cfg)" if cfg.binary else ""
 
@@ -283,15 +288,18 @@ def load_cfg(path: str | Path) -> Cfg:
     exist or is not a regular file (a FIFO or /dev/zero would never end)."""
     p = Path(path)
     try:
-        if not stat.S_ISREG(p.stat().st_mode):
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise MissingFileError(f"{p}: is a directory, not a cfg file — name a .cfg")
+        if not stat.S_ISREG(mode):
             raise MissingFileError(f"{p}: not a regular file — name a .cfg file")
         data = p.read_bytes()
+    except MissingFileError:
+        raise
     except FileNotFoundError:
         raise MissingFileError(f"{p}: no such cfg file — check the path") from None
-    except IsADirectoryError:
-        raise MissingFileError(f"{p}: is a directory, not a cfg file — name a .cfg") from None
-    except PermissionError:
-        raise MissingFileError(f"{p}: cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise MissingFileError(f"{p}: cannot be read ({exc.strerror})") from None
     return parse_cfg(data, str(p))
 
 

@@ -124,6 +124,7 @@ class Ctx:
         self.run, self.sec, self.p = run, sec, p
         self.cfg = run.cfg
         self.broken = False
+        self.wrapped = False
         self.antialias: tuple[int, int, int, int] | None = None
         #: the layers this one reads (a problem there is not blamed again here)
         self.sources: list[LayerInfo] = run.out[-1:]
@@ -163,20 +164,29 @@ class Ctx:
     def warn(self, message: str, key: str | None = None) -> None:
         self.run.warn(f"{self.where(key)}: {message}")
 
-    def count(self, label: str, *factors: int) -> int:
-        """A size darknet computes in a C int: a problem when it wraps or is negative
-        (calloc of a negative count fails and darknet exits)."""
+    def wrap(self, label: str, *factors: int) -> int:
+        """A product darknet computes in a C int, wrapped as the C int wraps; a wrap is a
+        warning (darknet goes on with the wrapped size)."""
         value = 1
         for factor in factors:
             value *= factor
-        if clib.overflows_int(value):
-            self.problem(f"{label} = {value:,} does not fit darknet's 32-bit int (it wraps "
-                         "and darknet corrupts or fails its allocation) — make the layer or "
-                         "the batch smaller")
-        elif value < 0:
-            self.problem(f"{label} = {value:,} is negative, so darknet's allocation fails "
-                         "and it exits — check the sizes before this layer")
-        return value
+        wrapped = clib.wrap_int(value)
+        if wrapped != value and not self.wrapped:
+            self.wrapped = True
+            self.warn(f"{label} = {value:,} wraps around in darknet's 32-bit int (to "
+                      f"{wrapped:,}); darknet builds the layer with the wrong size and "
+                      "running it corrupts memory — make the layer or the batch smaller")
+        return wrapped
+
+    def alloc(self, label: str, *factors: int) -> int:
+        """Elements darknet callocs for a C int count: a negative count makes calloc fail
+        and darknet exit (a problem); returns the count allocated."""
+        count = self.wrap(label, *factors)
+        if count < 0:
+            self.problem(f"{label} is {count:,} as darknet's 32-bit int computes it, so its "
+                         "calloc fails and darknet exits — make the layer or the batch smaller")
+            return 0
+        return count
 
     def ref(self, value: int, key: str) -> LayerInfo | None:
         """The layer an index option names (negative: relative); a problem when it is

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enet4y2.cfg import clib
 from enet4y2.cfg.infer import Model, infer_with, machine_memory
 from enet4y2.cfg.keys import LIST_ITEMS, canonical, key_kind, known_keys
-from enet4y2.cfg.model import Cfg, Section
+from enet4y2.cfg.model import Cfg, Section, shown
 from enet4y2.errors import CfgError
 
 
@@ -76,10 +76,10 @@ def _reading_notes(cfg: Cfg) -> list[str]:
              for line in cfg.cr_lines]
     for sec in cfg.sections:
         for key, line in sec.bare.items():
-            notes.append(f"{name}:{line}: '{key}' has no '=' and darknet finds no value in it "
-                         "— write key=value")
+            notes.append(f"{name}:{line}: '{shown(key)}' has no '=' and darknet finds no "
+                         "value in it — write key=value")
         for key, line in sec.empty:
-            notes.append(f"{name}:{line}: {key}= has no value and darknet drops the line "
+            notes.append(f"{name}:{line}: {shown(key)}= has no value and darknet drops the line "
                          "(\"Config file error\") — write a value or remove the line")
         for key, value, line in sec.duplicates:
             if key in sec.bare:
@@ -116,7 +116,7 @@ def _check_keys(cfg: Cfg, sec: Section, note) -> None:
         if key not in keys:
             close = difflib.get_close_matches(key, sorted(keys), n=1)
             hint = f"did you mean {close[0]}?" if close else "remove it"
-            note(f"{where}: [{sec.type}] has no key '{key}' (darknet ignores it) — {hint}")
+            note(f"{where}: [{sec.type}] has no key '{shown(key)}' (darknet ignores it) — {hint}")
             continue
         how = key_kind(kind, key)
         if how == "r" and key in LIST_ITEMS:
