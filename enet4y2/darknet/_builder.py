@@ -19,7 +19,8 @@ typedef struct image { int w; int h; int c; float *data; } image;
 typedef struct detection { box bbox; int classes; float *prob; float objectness; ...; } detection;
 typedef struct det_num_pair { int num; detection *dets; } det_num_pair;
 typedef enum { DEFAULT_NMS, GREEDY_NMS, DIOU_NMS, CORNERS_NMS } NMS_KIND;
-struct layer { int classes; NMS_KIND nms_kind; float beta_nms; ...; };
+struct layer { int classes; NMS_KIND nms_kind; float beta_nms; int batch; int outputs;
+               int out_w, out_h, out_c; float *output; ...; };
 typedef struct layer layer;
 typedef struct network {
     int n; int batch; layer *layers; int h, w, c; int letter_box; ...;

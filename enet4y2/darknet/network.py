@@ -157,6 +157,21 @@ class Network:
         with self._lock:
             low.predict(self._handle(), self._input_ptr, self._first_capture())
 
+    def forward(self, inputs: np.ndarray, layers: Sequence[int]) -> list[np.ndarray]:
+        """Darknet's forward pass over `inputs` (batch, c, h, w) float32 — already prepared
+        as `preprocess.prepare` does — and copies of the outputs of the layers at the
+        given 0-based indices (a yolo layer's after its activations)."""
+        inputs = np.asarray(inputs)
+        shape = (self.channels, self.height, self.width)
+        if inputs.dtype != np.float32 or inputs.ndim != 4 or inputs.shape[1:] != shape \
+                or not 1 <= inputs.shape[0] <= self.batch:
+            raise ValueError(f"inputs must be float32 (1..{self.batch}, {shape[0]}, "
+                             f"{shape[1]}, {shape[2]}), got {inputs.dtype} {inputs.shape}")
+        with self._lock:
+            self._input[:inputs.shape[0]] = inputs
+            low.predict(self._handle(), self._input_ptr, self._first_capture())
+            return [low.layer_output(self._handle(), i)[:inputs.shape[0]] for i in layers]
+
     @property
     def input_buffer(self) -> np.ndarray:
         """The (batch, c, h, w) float32 buffer darknet reads from."""

@@ -43,3 +43,27 @@ def test_low_level_load_predict_release(tmp_path):
     buffer = np.full((2, 3, 64, 64), 0.5, np.float32)
     low.predict(net, low.float_pointer(buffer), capture=[])
     low.release(net)
+
+
+def test_forward_returns_layer_outputs_as_darknet_holds_them(tiny_detector):
+    from enet4y2.cfg import infer
+    from enet4y2.darknet import Network
+
+    cfg = tiny_detector.cfg
+    model = infer(tiny_cfg())
+    yolo = [layer.index for layer in model.layers if layer.type == "yolo"]
+    rng = np.random.default_rng(0)
+    inputs = rng.random((2, 3, 64, 64), dtype=np.float32)
+    with Network(cfg, tiny_detector.weights, batch=2) as net:
+        outs = net.forward(inputs, yolo)
+        again = net.forward(inputs[1:], yolo)
+        with pytest.raises(ValueError):
+            net.forward(inputs[:, :2], yolo)
+    for i, out in zip(yolo, outs, strict=True):
+        layer = model.layers[i]
+        assert out.shape == (2, layer.out_c, layer.out_h, layer.out_w)
+        # the yolo layer's logistic on x, y, objectness and classes: within (0, 1)
+        per_anchor = out.reshape(2, -1, 5 + 2, layer.out_h, layer.out_w)
+        assert ((per_anchor[:, :, 4:] > 0) & (per_anchor[:, :, 4:] < 1)).all()
+    for a, b in zip(outs, again, strict=True):
+        np.testing.assert_array_equal(a[1:], b)  # one image alone gives the same output
