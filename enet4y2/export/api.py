@@ -17,7 +17,7 @@ from enet4y2.cfg import Cfg, infer, load_cfg, validate
 from enet4y2.cfg.keys import canonical
 from enet4y2.data.files import read_names
 from enet4y2.errors import DataError, UsageError, WeightsError
-from enet4y2.export.graph import MIN_OPSET, Builder, Floats, Options, Unsupported
+from enet4y2.export.graph import MIN_OPSET, Builder, Floats, Options, Unsupported, dims_of
 from enet4y2.export.layers import EMITTERS
 from enet4y2.export.meta import (
     BOXES_OUTPUTS,
@@ -127,7 +127,7 @@ def build_model(cfg: Cfg, floats: np.ndarray, options: Options, *, cfg_sha256: s
     elif options.outputs == "raw":
         last = model.layers[-1]
         name = f"layer_{last.index}"
-        output(b.outputs[-1], name, [last.out_c, last.out_h, last.out_w])
+        output(b.outputs[-1], name, dims_of(last))
         output_names = (name,)
     else:
         parts = [decode(b, h, t) for h, t in zip(b.heads, b.head_tensors, strict=True)]
@@ -148,7 +148,7 @@ def build_model(cfg: Cfg, floats: np.ndarray, options: Options, *, cfg_sha256: s
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", options.opset)],
                               producer_name="enet4y2")
     proto.ir_version = min(proto.ir_version, 8 if options.opset <= 18 else 9)
-    classes = b.heads[0].classes if b.heads else model.layers[-1].out_c
+    classes = b.heads[0].classes if b.heads else dims_of(model.layers[-1])[0]
     if names is not None and len(names) < classes:
         raise DataError(f"{len(names)} names for {classes} classes — the names file must "
                         "list every class of the cfg")

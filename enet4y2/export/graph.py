@@ -186,6 +186,14 @@ def shape_of(info: LayerInfo) -> tuple[int, int, int]:
     return info.out_c, info.out_h, info.out_w
 
 
+def dims_of(info: LayerInfo) -> list[int]:
+    """A layer's output dims after the batch: (c, h, w), or (outputs,) for the flat
+    output of [softmax]."""
+    if info.out_h and info.out_w:
+        return [info.out_c, info.out_h, info.out_w]
+    return [info.outputs]
+
+
 def _onnx_float16() -> int:
     from enet4y2.export.onnxlib import TensorProto
     return TensorProto.FLOAT16

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from enet4y2.export.graph import Builder, Layer, shape_of
+from enet4y2.export.graph import Builder, Layer, dims_of, shape_of
 
 #: Convolution options that change what darknet computes and that the export refuses.
 _CONV_REFUSED = ("antialiasing", "xnor", "binary", "cbn", "share_index", "coordconv",
@@ -247,14 +247,14 @@ def softmax(b: Builder, layer: Layer) -> str:
     if o.has("tree"):
         raise o.refuse("softmax tree=", "tree")
     groups, temperature = o.i("groups", 1), o.f("temperature", 1)
-    total = info.out_c * info.out_h * info.out_w
+    total = info.outputs
     if groups < 1 or total % groups:
         raise o.refuse(f"softmax groups={groups}", "groups")
     y = b.reshape(layer.input, [groups, total // groups])
     if temperature != 1:
         y = b.node("Div", [y, b.const(temperature)])
     y = b.node("Softmax", [y], axis=2)
-    return b.reshape(y, list(shape_of(info)))
+    return b.reshape(y, dims_of(info))     # darknet's softmax output is flat
 
 
 EMITTERS = {
