@@ -149,10 +149,10 @@ def test_not_ours_says_what_to_do(onnx, tmp_path):
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
     onnx.save(helper.make_model(graph), str(tmp_path / "other.onnx"))
-    with pytest.raises(DataError, match="not a model exported by enet4y2.*enet4y2 export"):
+    with pytest.raises(DataError, match=r"not a model exported by enet4y2.*enet4y2 export"):
         ModelMeta.from_onnx(tmp_path / "other.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"\xff" * 40)
-    with pytest.raises(DataError, match="junk.onnx"):
+    with pytest.raises(DataError, match=r"junk\.onnx"):
         ModelMeta.from_onnx(tmp_path / "junk.onnx")
     with pytest.raises(DataError, match="damaged"):
         ModelMeta.from_props({META_KEY: "{}"})
