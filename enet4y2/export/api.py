@@ -145,9 +145,10 @@ def build_model(cfg: Cfg, floats: np.ndarray, options: Options, *, cfg_sha256: s
                                           [batch_dim, cfg.channels, cfg.height, cfg.width])
     graph = helper.make_graph(b.nodes, Path(cfg.path or "darknet").stem, [image], outputs,
                               initializer=b.initializers)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", options.opset)],
-                              producer_name="enet4y2")
-    proto.ir_version = min(proto.ir_version, 8 if options.opset <= 18 else 9)
+    opsets = [helper.make_opsetid("", options.opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="enet4y2")
+    # the oldest IR that carries this opset, so older runtimes load the model too
+    proto.ir_version = helper.find_min_ir_version_for(opsets, ignore_unknown=True)
     classes = b.heads[0].classes if b.heads else dims_of(model.layers[-1])[0]
     if names is not None and len(names) < classes:
         raise DataError(f"{len(names)} names for {classes} classes — the names file must "
