@@ -62,6 +62,9 @@ def export(images, cfg, weights, output, batch, dynamic_batch, fp16, opset, no_f
     summary = export_onnx(cfg, weights, output, batch=None if dynamic_batch else batch,
                           fp16=fp16, opset=opset, fuse_bn=not no_fuse_bn, outputs=outputs,
                           names=names)
+    for note in summary.cpu_differs:
+        terminal.warn(f"{note}; the export follows darknet's GPU and training code, so "
+                      "--check on a CPU build differs there")
     report = None
     if check:
         from enet4y2.export.check import check_export

@@ -17,7 +17,15 @@ from enet4y2.cfg import Cfg, infer, load_cfg, validate
 from enet4y2.cfg.keys import canonical
 from enet4y2.data.files import read_names
 from enet4y2.errors import DataError, UsageError, WeightsError
-from enet4y2.export.graph import MIN_OPSET, Builder, Floats, Options, Unsupported, dims_of
+from enet4y2.export.graph import (
+    MIN_OPSET,
+    Builder,
+    Floats,
+    Options,
+    Opts,
+    Unsupported,
+    dims_of,
+)
 from enet4y2.export.layers import EMITTERS
 from enet4y2.export.meta import (
     BOXES_OUTPUTS,
@@ -44,11 +52,34 @@ class ExportSummary:
     nodes: int
     parameters: int
     meta: ModelMeta
+    #: layers darknet's CPU build computes differently from its GPU and training code
+    cpu_differs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         import json
         return {"path": str(self.path), "bytes": self.bytes, "nodes": self.nodes,
-                "parameters": self.parameters, "metadata": json.loads(self.meta.to_json())}
+                "parameters": self.parameters, "cpu_differs": list(self.cpu_differs),
+                "metadata": json.loads(self.meta.to_json())}
+
+
+def cpu_differences(cfg: Cfg) -> tuple[str, ...]:
+    """`file:line: why` for each layer where libdarknet's CPU forward pass differs from
+    darknet's CUDA kernels and training path, which the export follows (see
+    tests/export/test_darknet_quirks.py)."""
+    found = []
+    for sec, info in zip(cfg.layers, infer(cfg, batch=1).layers, strict=True):
+        kind, o = canonical(sec.type), Opts(cfg, sec)
+        if kind == "convolutional" and o.s("activation", "logistic") == "relu6":
+            found.append(f"{cfg.where(sec, 'activation')}: relu6 is 0 in darknet's CPU "
+                         "build (its activate() lacks it)")
+        if kind == "maxpool":
+            stride = o.i("stride", 1)
+            size = o.i("size", stride)
+            sx, sy = o.i("stride_x", stride), o.i("stride_y", stride)
+            if sx == sy == 1 and o.i("padding", size - 1) >= 2 and info.out_w > 7 + size:
+                found.append(f"{cfg.where(sec)}: darknet's CPU (AVX) stride-1 maxpool drops "
+                             "the left tap of the first 8 columns of each row")
+    return tuple(found)
 
 
 def supported_types() -> frozenset[str]:
@@ -191,4 +222,5 @@ def export_onnx(cfg: str | os.PathLike, weights: str | os.PathLike, out: str | o
     data = proto.SerializeToString()
     atomic_write(out, data)
     params = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
-    return ExportSummary(Path(out), len(data), len(proto.graph.node), params, meta)
+    return ExportSummary(Path(out), len(data), len(proto.graph.node), params, meta,
+                         cpu_differences(parsed))

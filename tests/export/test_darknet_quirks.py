@@ -28,8 +28,9 @@ def _both(tmp_path, ort, text: str):
     cfg = tmp_path / "q.cfg"
     cfg.write_text(text)
     weights = write_random_weights(load_cfg(cfg), tmp_path / "q.weights")
-    meta = export_onnx(cfg, weights, tmp_path / "q.onnx").meta
-    x = inputs(meta, 1) * 24 - 12
+    summary = export_onnx(cfg, weights, tmp_path / "q.onnx")
+    assert len(summary.cpu_differs) == 1 and summary.cpu_differs[0].startswith(f"{cfg}:")
+    x = inputs(summary.meta, 1) * 24 - 12
     with Network(cfg, weights) as net:
         darknet = net.forward(x, [0, 1])
     return darknet, run(ort, tmp_path / "q.onnx", x)[0]
