@@ -19,7 +19,7 @@ FOUNDATIONS = {"errors", "fileio", "paths", "proc", "fdio", "images"}
 LAYER = {
     **dict.fromkeys(FOUNDATIONS, 0),
     "data": 1, "cfg": 1, "weights": 1, "log": 1,
-    "darknet": 2,
+    "darknet": 2, "export": 2,
     "build": 3, "fetch": 3, "train": 3, "evaluate": 3, "detect": 3, "modelfiles": 3,
     "demo": 3,
     "cli": 4, "__main__": 4,
@@ -28,6 +28,7 @@ LAYER = {
 ALLOWED = {
     "data": set(), "cfg": set(), "log": set(), "weights": {"cfg"},
     "darknet": {"cfg", "weights", "data"},
+    "export": {"cfg", "weights", "data", "darknet"},
     "build": {"darknet", "fetch"},
     "fetch": {"data", "cfg", "weights"},
     "train": {"data", "cfg", "weights", "log", "build"},
