@@ -93,15 +93,18 @@ def predict(net, input_ptr, capture: list[str] | None = None) -> None:
 
 def layer_output(net, index: int) -> np.ndarray:
     """A copy of layer `index`'s output after the last forward pass, shaped
-    (batch, out_c, out_h, out_w) as darknet holds it (a yolo layer: after its activations)."""
+    (batch, out_c, out_h, out_w) as darknet holds it (a yolo layer: after its activations);
+    a layer whose output is not c*h*w (e.g. [softmax]) comes flat, (batch, outputs)."""
     ffi, _ = load_extension()
     if not 0 <= index < net.n:
         raise IndexError(f"layer {index} out of range 0..{net.n - 1}")
     layer = net.layers[index]
+    if layer.output == ffi.NULL:
+        raise DarknetError(f"layer {index} holds no output")
     count = layer.batch * layer.outputs
-    if layer.outputs != layer.out_c * layer.out_h * layer.out_w or layer.output == ffi.NULL:
-        raise DarknetError(f"layer {index} has no output of shape c*h*w")
     flat = np.frombuffer(ffi.buffer(layer.output, 4 * count), np.float32).copy()
+    if layer.outputs != layer.out_c * layer.out_h * layer.out_w:
+        return flat.reshape(layer.batch, layer.outputs)
     return flat.reshape(layer.batch, layer.out_c, layer.out_h, layer.out_w)
 
 
