@@ -92,7 +92,7 @@ def slurm_train(opts, reporter, *, slurm: bool, partition, account, time_limit,
     terminal.line(f"job output: {done.output}")
     terminal.line(f"darknet log: {done.log}")
     terminal.line(f"watch: {shlex.join(['enet4y2', 'watch', str(done.log)])}")
-    status = ["enet4y2", "train", "--data", opts.data, "--slurm-status"]
+    status = ["enet4y2", "train", "--data", opts.data, "--cfg", opts.cfg, "--slurm-status"]
     terminal.line(f"status: {shlex.join(status)}")
     return 0
 

@@ -26,10 +26,11 @@ from pathlib import Path
 from enet4y2 import proc
 from enet4y2.cfg import load_cfg
 from enet4y2.data.files import parse_data_file
-from enet4y2.errors import DarknetError
+from enet4y2.errors import DarknetError, UsageError
 from enet4y2.log.events import Iteration
 from enet4y2.log.state import LogState
 from enet4y2.slurm import state as runstate
+from enet4y2.slurm.script import time_seconds
 from enet4y2.train import preflight
 from enet4y2.train.saved import SavedWeights, saved_since
 from enet4y2.train.session import Outcome, Reporter, TrainOptions, run
@@ -37,6 +38,8 @@ from enet4y2.weights.format import training_outputs
 
 #: darknet's default interval for `_last.weights` (the .data option `savelast`).
 SAVE_LAST_DEFAULT = 100
+#: A USR1 more than this many seconds before (limit - margin) is not the warning.
+EARLY_SLACK = 90
 
 
 class Preempted(Exception):
@@ -47,8 +50,16 @@ class StopAtSave(Reporter):
     """Passes everything to the CLI's reporter; after `request()` (USR1) stops darknet
     at a safe point: after its next save when that is near, else at once."""
 
-    def __init__(self, inner: Reporter, save_every: int, budget: float) -> None:
-        self.inner, self.save_every, self.budget = inner, max(save_every, 1), budget
+    def __init__(self, inner: Reporter, save_every: int, margin: float,
+                 end: float | None = None) -> None:
+        """`margin`: the --signal-margin; darknet is stopped within two thirds of it
+        after the warning, and by `end` (the job's time limit, time.monotonic) minus a
+        third of it when that is known."""
+        self.inner, self.save_every, self.margin = inner, max(save_every, 1), margin
+        self.budget = margin * 2 / 3
+        self.deadline = None if end is None else end - margin / 3
+        self.end = end
+        self.why = "USR1"  # what asked for the stop
         self.max_batches: int | None = None
         self.last: int | None = None  # the last iteration darknet logged
         self.per_iteration: float | None = None  # measured seconds per iteration
@@ -88,31 +99,54 @@ class StopAtSave(Reporter):
                       f"{self.stop_after}")
 
     # -- the stop ----------------------------------------------------------------------
+    def alarm(self) -> None:
+        """SIGALRM: our own warning (the time limit minus the margin) before a USR1
+        came, else the stop deadline."""
+        if self.requested:
+            self.stop("the stop deadline passed: stopping darknet now")
+        else:
+            self.why = "the time limit (no USR1 from Slurm)"
+            self.request()
+
+    def usr1(self) -> None:
+        """Slurm's USR1. Ignored when the time limit is still far: Slurm 22.05 was seen
+        sending it to a requeued job seconds after it started; Slurm itself may send it
+        up to a minute early, and checks time limits every 30 s."""
+        left = None if self.end is None else self.end - time.monotonic()
+        if left is not None and left > self.margin + EARLY_SLACK:
+            self.inner.info(f"USR1 with {left:.0f} s to the time limit: not its warning, "
+                            "ignored (the job's own timer stands in)")
+            return
+        self.request()
+
     def request(self) -> None:
-        """USR1: plan the stop (called from the signal handler)."""
+        """The time limit is near: plan the stop (called from a signal handler)."""
         if self.requested:
             return
         self.requested = True
-        signal.setitimer(signal.ITIMER_REAL, self.budget)  # stop anyway by then
-        last = self.last
+        budget = self.budget
+        if self.deadline is not None:
+            budget = max(min(budget, self.deadline - time.monotonic()), 1.0)
+        signal.setitimer(signal.ITIMER_REAL, budget)  # stop anyway by then
+        last, why = self.last, self.why
         if last is None:
-            self.inner.info("USR1 before darknet logged an iteration: stopping in "
-                            f"{self.budget:.0f} s unless it does")
+            self.inner.info(f"{why} before darknet logged an iteration: stopping in "
+                            f"{budget:.0f} s unless it does")
             return
         target = (last // self.save_every + 1) * self.save_every
         if self.max_batches:
             target = min(target, self.max_batches)
         wait = None if self.per_iteration is None else \
             (target + 1 - last) * self.per_iteration
-        if wait is not None and wait <= self.budget:
+        if wait is not None and wait <= budget:
             self.stop_after = target
-            self.inner.info(f"USR1 at iteration {last}: letting darknet reach its save at "
+            self.inner.info(f"{why} at iteration {last}: letting darknet reach its save at "
                             f"{target} (about {wait:.0f} s), then stopping")
         elif last % self.save_every == 0:
             self.stop_after = last  # darknet may be writing that save now: let it end
-            self.inner.info(f"USR1 at iteration {last}: stopping after its save")
+            self.inner.info(f"{why} at iteration {last}: stopping after its save")
         else:
-            self.stop(f"USR1 at iteration {last}: next save at {target} is too far; "
+            self.stop(f"{why} at iteration {last}: next save at {target} is too far; "
                       f"stopping now ({last % self.save_every} iterations since the last "
                       "save are lost)")
 
@@ -202,9 +236,14 @@ def run_in_job(opts: TrainOptions, run_id: str, reporter: Reporter, *, margin: i
     _note(log, f"# enet4y2 slurm job {job} restart {restart} on {socket.gethostname()}: "
           f"{where}\n")
 
-    stopper = StopAtSave(reporter, save_interval(opts.data), budget=margin * 2 / 3)
+    # Slurm's USR1 comes at its next time-limit check after (limit - margin); our own
+    # warning follows at (limit - margin/2) in case it does not; darknet is stopped by
+    # (limit - margin/3), leaving that for the stop and the requeue.
+    left = time_left(job)
+    end = None if left is None else time.monotonic() + left
+    stopper = StopAtSave(reporter, save_interval(opts.data), margin, end)
     outcome = None
-    with _signals(stopper):
+    with _signals(stopper, None if left is None else left - margin / 2):
         try:
             outcome = run(start, stopper, cwd)
         except Preempted as why:
@@ -229,17 +268,26 @@ def _ending(outcome: Outcome | None, stopper: StopAtSave, requeue: bool
             ) -> tuple[str, str | None]:
     """How this job ended, and a note (pure over the outcome)."""
     if outcome is None:
-        return ("requeued" if requeue else "stopped"), "USR1 before darknet started"
+        return ("requeued" if requeue else "stopped"), f"{stopper.why} before darknet started"
     result = outcome.result
     if result.ok and not result.interrupted:
         return "finished", None
     if stopper.requested and not result.stopped_on_nan:
-        return ("requeued" if requeue else "stopped"), "time limit or preemption (USR1)"
+        return ("requeued" if requeue else "stopped"), stopper.why
     if result.interrupted:
         return "killed", f"signal {signal.Signals(result.interrupted).name}"
     if result.stopped_on_nan and result.nan is not None:
         return "failed", f"nan at iteration {result.nan.iteration}"
     return "failed", f"darknet exit status {result.exit_code}"
+
+
+def time_left(job: str) -> float | None:
+    """Seconds until this job's time limit as Slurm sees it (None: unlimited/unknown)."""
+    done = proc.run(["squeue", "--noheader", "--jobs", job, "--format=%L"], timeout=30)
+    try:
+        return float(time_seconds(done.out.strip())) if done.ok else None
+    except UsageError:  # UNLIMITED, NOT_SET, INVALID
+        return None
 
 
 def _requeue(backup: Path, run_id: str, job: str, restart: int, reporter: Reporter) -> int:
@@ -262,11 +310,14 @@ def _note(log: Path, line: str) -> None:
 
 
 @contextmanager
-def _signals(stopper: StopAtSave) -> Iterator[None]:
-    """USR1 asks `stopper` to stop; SIGALRM (its deadline) stops at once."""
-    old = {signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda *_: stopper.request()),
-           signal.SIGALRM: signal.signal(signal.SIGALRM, lambda *_: stopper.stop(
-               "the stop deadline passed: stopping darknet now"))}
+def _signals(stopper: StopAtSave, warn_in: float | None) -> Iterator[None]:
+    """USR1 asks `stopper` to stop; so does SIGALRM `warn_in` seconds from now (our own
+    warning, in case Slurm's USR1 does not come: seen with a requeued job on Slurm 22.05);
+    after the request SIGALRM is the stop deadline."""
+    old = {signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda *_: stopper.usr1()),
+           signal.SIGALRM: signal.signal(signal.SIGALRM, lambda *_: stopper.alarm())}
+    if warn_in is not None:
+        signal.setitimer(signal.ITIMER_REAL, max(warn_in, 1))
     try:
         yield
     finally:

@@ -106,6 +106,8 @@ def render_script(spec: JobSpec, when: datetime | None = None) -> str:
         "# Submit again by hand: sbatch <this file> (it resumes). Stop for good: scancel <job id>.",
         *sbatch_lines(spec),
         "",
+        "# A USR1 before the supervisor is up must not kill it (it keeps its own timer too)",
+        "trap '' USR1",
         "# exec: the Python supervisor becomes the batch shell and gets Slurm's signals itself",
         "exec " + shlex.join(command),
         "",

@@ -25,10 +25,14 @@ def state_path(backup: Path) -> Path:
 
 
 def append_event(backup: Path, event: dict) -> None:
-    """Append one event (with the time) as one line, in one write."""
+    """Append one event (with the time) as one line, in one write; after a torn line
+    (a job killed mid-write) on a line of its own, so it is never glued to the fragment."""
     line = json_text({"time": round(time.time(), 3), **event}) + "\n"
-    fd = os.open(state_path(backup), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(state_path(backup), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end and os.pread(fd, 1, end - 1) != b"\n":
+            line = "\n" + line
         os.write(fd, line.encode())
     finally:
         os.close(fd)

@@ -42,7 +42,9 @@ def slurm_conf(root: Path, cpus: int, ctl_port: int, d_port: int, munge_socket: 
         "SlurmdUser=root",
         "AuthType=auth/munge",
         "CredType=cred/munge",
-        f"AuthInfo=socket={munge_socket}",
+        # cred_expire also sets how long a requeued job waits before it may start again
+        # (default 120 s): short here so the tests do not wait.
+        f"AuthInfo=socket={munge_socket},cred_expire=10",
         f"StateSaveLocation={root / 'state'}",
         f"SlurmdSpoolDir={root / 'spool'}",
         f"SlurmctldPidFile={root / 'slurmctld.pid'}",
@@ -54,6 +56,7 @@ def slurm_conf(root: Path, cpus: int, ctl_port: int, d_port: int, munge_socket: 
         "JobAcctGatherType=jobacct_gather/none",
         "AccountingStorageType=accounting_storage/none",
         "SchedulerType=sched/backfill",
+        "SchedulerParameters=sched_interval=5,bf_interval=5",  # requeued jobs start soon
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU",
         "JobRequeue=1",

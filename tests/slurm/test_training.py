@@ -1,0 +1,116 @@
+"""The whole point, on a real Slurm: a training that outlives its jobs.
+`enet4y2 train --slurm --time 1 --signal-margin 40` on the tiny model: each job runs
+into its one-minute limit, where Slurm sends USR1 40 s before the end (at its next
+time-limit check; the job's own timer stands in 20 s before the end if none came). Each
+time the job lets darknet reach its next save, stops it, requeues itself, and the
+requeued job resumes, until darknet reaches max_batches."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from enet4y2.cfg import write_cfg
+from enet4y2.data import synthetic
+from enet4y2.slurm import state as runstate
+from enet4y2.weights.fit import read_header
+from tests.tiny import tiny_cfg
+
+pytestmark = [pytest.mark.darknet, pytest.mark.slurm]
+
+ITERATION = re.compile(r"^ (\d+): [-\d.na]+, [-\d.na]+ avg loss", re.M)
+JOB_HEADER = re.compile(r"^# enet4y2 slurm job (\d+) restart (\d+) on \S+: (.*)$", re.M)
+MAX_BATCHES, BATCH, SAVE_EVERY = 200, 2, 10  # more than one job can train (< 40 s)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ds = synthetic.make_dataset(tmp_path, train=12, valid=3, width=64, height=64)
+    ds.data.write_text(ds.data.read_text() + f"savelast = {SAVE_EVERY}\n")
+    Path("tiny.cfg").write_text(write_cfg(tiny_cfg(MAX_BATCHES, batch=BATCH)))
+    return tmp_path
+
+
+def _wait_for_the_end(backup: Path, slurm, seconds: float) -> runstate.Chain:
+    deadline = time.monotonic() + seconds
+    gone = 0
+    while time.monotonic() < deadline and gone < 10:
+        chain = runstate.chain_of(runstate.read_events(backup))
+        if chain.outcome is not None:
+            return chain
+        gone = 0 if slurm.query("squeue", "--noheader").strip() else gone + 1
+        time.sleep(2)
+    out = (backup / "slurm.out").read_text(errors="replace") \
+        if (backup / "slurm.out").is_file() else ""
+    pytest.fail(f"the run did not end (or its job left the queue) in {seconds:g} s; squeue: "
+                f"{slurm.query('squeue')}\nslurm.out:\n{out[-3000:]}\n{slurm.logs()}")
+
+
+def _segments(log: str) -> list[tuple[str, int, str, list[int]]]:
+    """(job, restart, what it said, iterations) for each job's part of the log."""
+    heads = list(JOB_HEADER.finditer(log))
+    out = []
+    for head, nxt in zip(heads, [*heads[1:], None], strict=True):
+        part = log[head.end():nxt.start() if nxt else len(log)]
+        out.append((head[1], int(head[2]), head[3],
+                    [int(i) for i in ITERATION.findall(part)]))
+    return out
+
+
+def test_a_training_is_requeued_at_its_time_limit_and_resumes_to_max_batches(
+        cli, slurm, workdir):
+    started = time.monotonic()
+    sub = cli("train", "--data", "synth.data", "--cfg", "tiny.cfg", "--slurm",
+              "--time", "1", "--signal-margin", "40")
+    assert sub.exit_code == 0, sub.output + sub.stderr
+    job = re.search(r"submitted job (\d+)", sub.stdout)[1]
+    backup = workdir / "backup"
+    assert f"enet4y2 watch {backup / 'train.log'}" in sub.stdout
+    assert "may not see" in sub.stderr  # the backup folder is under /tmp: warned
+    assert "--cfg tiny.cfg --slurm-status" in sub.stdout
+    script = (backup / "slurm-job.sh").read_text()
+    assert "#SBATCH --signal=B:USR1@40" in script and "#SBATCH --requeue" in script
+
+    chain = _wait_for_the_end(backup, slurm, 540)
+    took = time.monotonic() - started
+    assert chain.outcome == "finished", chain
+    assert chain.jobs == [job]
+    attempts = [a for a in chain.attempts if a.job == job]
+    assert len(attempts) >= 2, attempts  # requeued at least once
+    assert [a.restart for a in attempts] == list(range(len(attempts)))
+    assert all(a.outcome == "requeued" for a in attempts[:-1])
+    assert attempts[-1].outcome == "finished"
+    assert int(re.search(r"Restarts=(\d+)", slurm.query(
+        "scontrol", "-o", "show", "job", job))[1]) == len(attempts) - 1
+
+    # the log holds every job's output, in order, and the iterations carry on
+    log = (backup / "train.log").read_text(errors="replace")
+    parts = _segments(log)
+    assert [(j, r) for j, r, _, _ in parts] == [(job, a.restart) for a in attempts]
+    assert log.index("# enet4y2 slurm job") < log.index("# enet4y2 train ")
+    assert parts[0][3][0] == 1 and "starting" in parts[0][2]
+    lost = []
+    for (_, _, said, its), before, attempt in zip(parts[1:], parts[:-1], attempts[1:],
+                                                   strict=True):
+        assert its == list(range(its[0], its[-1] + 1)), "iterations skipped in a job"
+        resumed = attempt.from_iteration
+        assert f"(iteration {resumed})" in said
+        assert its[0] == resumed + 1  # darknet goes on from the saved iteration
+        assert resumed % SAVE_EVERY == 0 and resumed <= before[3][-1]
+        lost.append(before[3][-1] - resumed)
+    assert all(n < SAVE_EVERY for n in lost), lost  # never more than the save interval
+    assert parts[-1][3][-1] == MAX_BATCHES
+    final = backup / "tiny_final.weights"
+    assert read_header(final).seen == MAX_BATCHES * BATCH
+
+    status = cli("train", "--data", "synth.data", "--cfg", "tiny.cfg", "--slurm-status")
+    assert status.exit_code == 0, status.output
+    row = next(line for line in status.stdout.splitlines() if line.strip().startswith(job))
+    assert "COMPLETED" in row and f" {len(attempts) - 1} " in row
+    assert f"→{MAX_BATCHES}" in row and "run: finished" in status.stdout
+    print(f"\n{len(attempts)} jobs, stopped by {[a.note for a in attempts[:-1]]}, "
+          f"iterations lost per requeue {lost}, {took:.0f} s")
