@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import click
 
-from enet4y2.cli.terminal import PlainTable, terminal
+from enet4y2.cli.terminal import terminal
 
 #: The options that only make sense with --slurm (the job itself gets some of them too).
 SUBMIT_ONLY = ("partition", "account", "time_limit", "cpus_per_task", "mem", "sbatch_arg",
@@ -109,16 +109,15 @@ def _status(opts) -> int:
     if chain.run is None:
         terminal.line(f"no Slurm run recorded in {state_path(backup)}")
         return 1
-    table = PlainTable("job", "state", "requeues", "iterations (per start)", "ended",
-                       title=f"run {chain.run} ({state_path(backup)})")
+    terminal.line(f"run {chain.run} ({state_path(backup)})")
     for row in rows:
         spans = ", ".join(f"{'start' if a.from_iteration is None else a.from_iteration}"
                           f"→{'…' if a.iteration is None else a.iteration}"
                           for a in row.attempts) or "not started"
         ended = ", ".join(a.outcome or "running" for a in row.attempts) or "-"
         state = row.state + (f" ({row.reason})" if row.reason else "")
-        table.add_row(row.job, state, str(row.restarts), spans, ended)
-    terminal.show(table)
+        terminal.line(f"job {row.job}: {state}, {row.restarts} requeues, iterations "
+                      f"{spans}; ended: {ended}")
     outcome = chain.outcome
     terminal.line(f"run: {outcome}" if outcome else "run: in progress")
     return 0

@@ -109,8 +109,9 @@ def test_a_training_is_requeued_at_its_time_limit_and_resumes_to_max_batches(
 
     status = cli("train", "--data", "synth.data", "--cfg", "tiny.cfg", "--slurm-status")
     assert status.exit_code == 0, status.output
-    row = next(line for line in status.stdout.splitlines() if line.strip().startswith(job))
-    assert "COMPLETED" in row and f" {len(attempts) - 1} " in row
-    assert f"→{MAX_BATCHES}" in row and "run: finished" in status.stdout
+    row = next(line for line in status.stdout.splitlines() if line.startswith(f"job {job}:"))
+    assert f"job {job}: COMPLETED, {len(attempts) - 1} requeues, iterations start→" in row
+    assert f"→{MAX_BATCHES}; ended: " in row and row.endswith("finished")
+    assert "run: finished" in status.stdout
     print(f"\n{len(attempts)} jobs, stopped by {[a.note for a in attempts[:-1]]}, "
           f"iterations lost per requeue {lost}, {took:.0f} s")
