@@ -26,7 +26,7 @@ from pathlib import Path
 from enet4y2 import proc
 from enet4y2.cfg import load_cfg
 from enet4y2.data.files import parse_data_file
-from enet4y2.errors import DarknetError, UsageError
+from enet4y2.errors import DarknetError, Enet4y2Error, UsageError
 from enet4y2.log.events import Iteration
 from enet4y2.log.state import LogState
 from enet4y2.slurm import state as runstate
@@ -248,6 +248,11 @@ def run_in_job(opts: TrainOptions, run_id: str, reporter: Reporter, *, margin: i
             outcome = run(start, stopper, cwd)
         except Preempted as why:
             reporter.info(str(why))
+        except Enet4y2Error as exc:  # a check failed on the node: say so in the chain
+            runstate.append_event(backup, {"event": "end", "run": run_id, "job": job,
+                                           "restart": restart, "outcome": "failed",
+                                           "note": str(exc)})
+            raise
     code = summarise(outcome) if outcome is not None else 0
     ended, note = _ending(outcome, stopper, requeue)
     saved = newest_complete(saved_since(backup, opts.cfg, cfg, since))

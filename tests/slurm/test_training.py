@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ pytestmark = [pytest.mark.darknet, pytest.mark.slurm]
 ITERATION = re.compile(r"^ (\d+): [-\d.na]+, [-\d.na]+ avg loss", re.M)
 JOB_HEADER = re.compile(r"^# enet4y2 slurm job (\d+) restart (\d+) on \S+: (.*)$", re.M)
 MAX_BATCHES, BATCH, SAVE_EVERY = 200, 2, 10  # more than one job can train (< 40 s)
+CHAIN_BATCHES, CHAIN_JOBS = 160, 6
 
 
 @pytest.fixture
@@ -115,3 +117,34 @@ def test_a_training_is_requeued_at_its_time_limit_and_resumes_to_max_batches(
     assert "run: finished" in status.stdout
     print(f"\n{len(attempts)} jobs, stopped by {[a.note for a in attempts[:-1]]}, "
           f"iterations lost per requeue {lost}, {took:.0f} s")
+
+
+def test_a_chain_of_dependent_jobs_goes_on_without_requeue(cli, slurm, workdir):
+    Path("tiny.cfg").write_text(write_cfg(tiny_cfg(CHAIN_BATCHES, batch=BATCH)))
+    sub = cli("train", "--data", "synth.data", "--cfg", "tiny.cfg", "--slurm", "--time", "1",
+              "--signal-margin", "40", "--chain", str(CHAIN_JOBS))
+    assert sub.exit_code == 0, sub.output + sub.stderr
+    jobs = re.search(r"submitted \d+ chained jobs ([\d, ]+) ", sub.stdout)[1].split(", ")
+    assert len(jobs) == CHAIN_JOBS
+    backup = workdir / "backup"
+    assert "#SBATCH --no-requeue" in (backup / "slurm-job.sh").read_text()
+    for before, job in pairwise(jobs):
+        info = slurm.query("scontrol", "-o", "show", "job", job)
+        assert f"Dependency=afterany:{before}" in info or "JobState=COMPLETED" in info, info
+
+    chain = _wait_for_the_end(backup, slurm, 540)
+    deadline = time.monotonic() + 120  # the jobs after the end exit at once
+    while slurm.query("squeue", "--noheader").strip() and time.monotonic() < deadline:
+        time.sleep(2)
+    chain = runstate.chain_of(runstate.read_events(backup))
+    trained = chain.attempts  # the jobs after the end record nothing
+    assert chain.outcome == "finished" and len(trained) >= 2, chain.attempts
+    assert all(a.restart == 0 for a in chain.attempts)  # nothing was requeued
+    assert [a.outcome for a in trained] == ["stopped"] * (len(trained) - 1) + ["finished"]
+    for before, after in pairwise(trained):
+        assert after.from_iteration == before.saved_iteration
+    out = (backup / "slurm.out").read_text(errors="replace")
+    assert out.count("already reached max_batches") == CHAIN_JOBS - len(trained)
+    log = (backup / "train.log").read_text(errors="replace")
+    assert [int(i) for i in ITERATION.findall(log)][-1] == CHAIN_BATCHES
+    assert read_header(backup / "tiny_final.weights").seen == CHAIN_BATCHES * BATCH
