@@ -26,7 +26,7 @@ from pathlib import Path
 from enet4y2 import proc
 from enet4y2.cfg import load_cfg
 from enet4y2.data.files import parse_data_file
-from enet4y2.errors import DarknetError, Enet4y2Error, UsageError
+from enet4y2.errors import Enet4y2Error, SlurmError, UsageError
 from enet4y2.log.events import Iteration
 from enet4y2.log.state import LogState
 from enet4y2.slurm import state as runstate
@@ -214,7 +214,7 @@ def run_in_job(opts: TrainOptions, run_id: str, reporter: Reporter, *, margin: i
         return 0
     if chain.outcome == "failed":
         reporter.warn(f"an earlier job of run {run_id} failed: not continuing — see "
-                      f"{backup / 'slurm.out'}, fix it, then submit again")
+                      f"{backup / 'slurm.out'}, fix it, then submit with --slurm --resume")
         return 1
     submitted = next((e["time"] for e in runstate.read_events(backup)
                       if e["event"] == "submit" and e.get("run") == run_id), 0.0)
@@ -304,8 +304,8 @@ def _requeue(backup: Path, run_id: str, job: str, restart: int, reporter: Report
     runstate.append_event(backup, {"event": "end", "run": run_id, "job": job,
                                    "restart": restart, "outcome": "stopped",
                                    "note": f"scontrol requeue failed: {why}"})
-    raise DarknetError(f"scontrol requeue {job} failed: {why} — submit again with "
-                       "`enet4y2 train --slurm ...` (it resumes), or use --chain")
+    raise SlurmError(f"scontrol requeue {job} failed: {why} — go on with `enet4y2 train "
+                     "--slurm --resume ...`, or use --chain where requeue is not allowed")
 
 
 def _note(log: Path, line: str) -> None:

@@ -94,16 +94,19 @@ def render_script(spec: JobSpec, when: datetime | None = None) -> str:
     when = when or datetime.now(timezone.utc)
     command = [spec.python, "-m", "enet4y2", "train", *spec.train_args,
                "--slurm-job", spec.run_id, "--quiet"]
-    chain = ("requeues itself (scontrol requeue) until darknet reaches max_batches"
-             if spec.requeue else "ends; the next job of the --chain goes on")
+    chain = ("requeues itself (scontrol requeue);\n# the requeued job resumes, until "
+             "darknet reaches max_batches." if spec.requeue else
+             "ends;\n# the next job of the --chain resumes, until darknet reaches max_batches.")
     return "\n".join([
         "#!/bin/bash",
         f"# enet4y2 training on Slurm, written by `enet4y2 train --slurm` "
         f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')}.",
-        f"# Slurm sends USR1 {spec.signal_margin} s before the time limit (and on "
-        "preemption with a grace time):",
-        f"# the job stops darknet after its next save when that is near, then {chain}.",
-        "# Submit again by hand: sbatch <this file> (it resumes). Stop for good: scancel <job id>.",
+        f"# Slurm sends USR1 {spec.signal_margin} s before the time limit: the job stops "
+        "darknet after",
+        f"# its next save when that is near (else at once), then {chain}",
+        "# Submit again by hand: sbatch <this file> (it resumes from the newest weights;",
+        "# a run that finished or failed stays so: then use enet4y2 train --slurm --resume).",
+        "# Stop for good: scancel <job id>.",
         *sbatch_lines(spec),
         "",
         "# A USR1 before the supervisor is up must not kill it (it keeps its own timer too)",

@@ -105,6 +105,9 @@ def chain_of(events: list[dict], run: str | None = None) -> Chain:
     run = run if run is not None else latest_run(events)
     mine = [e for e in events if e.get("run") == run]
     jobs = [str(e["job"]) for e in mine if e["event"] == "submitted"]
+    for e in mine:  # a job submitted by hand (`sbatch backup/slurm-job.sh`) joins the run
+        if e["event"] == "start" and str(e["job"]) not in jobs:
+            jobs.append(str(e["job"]))
     attempts: list[Attempt] = []
     for e in mine:
         if e["event"] == "start":
