@@ -94,3 +94,24 @@ def test_a_job_slurm_refuses_to_start(train, setup, slurm):
     events = runstate.read_events(backup)
     assert [e["event"] for e in events] == ["submit"]  # no job recorded as submitted
     assert runstate.chain_of(events).jobs == []
+
+
+def test_a_job_whose_checks_fail_on_the_node_says_so_in_the_chain(cli, setup):
+    backup = setup / "backup"
+    backup.mkdir(exist_ok=True)
+    runstate.append_event(backup, {"event": "submit", "run": "R"})
+    runstate.append_event(backup, {"event": "submitted", "run": "R", "job": "7"})
+    image = (setup / "train.txt").read_text().split()[0]
+    Path(image).write_bytes(b"")  # the data changed between submission and the job
+    result = cli("train", "--data", "synth.data", "--cfg", "tiny.cfg", "--quiet",
+                 "--slurm-job", "R", "--signal-margin", "60",
+                 env={"SLURM_JOB_ID": "7", "SLURM_RESTART_COUNT": "0"})
+    assert "pre-flight found 1 bad files" in _one_line_error(result)
+    chain = runstate.chain_of(runstate.read_events(backup))
+    assert [(a.job, a.outcome) for a in chain.attempts] == [("7", "failed")]
+    assert "pre-flight found 1 bad files" in chain.attempts[0].note
+    assert chain.outcome == "failed"
+    again = cli("train", "--data", "synth.data", "--cfg", "tiny.cfg", "--quiet",
+                "--slurm-job", "R", env={"SLURM_JOB_ID": "8"})  # the next job of a chain
+    assert again.exit_code == 1 and "--slurm --resume" in again.stderr
+    assert len(runstate.chain_of(runstate.read_events(backup)).attempts) == 1
