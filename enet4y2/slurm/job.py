@@ -10,6 +10,13 @@ outside a save (never while it writes), losing the iterations since the last sav
 than `savelast`). Then it records the job's end in the state file and requeues the job
 (`scontrol requeue`); the requeued job resumes from the newest complete weights. When
 darknet reaches max_batches the run is over: no more requeues, later chain jobs exit.
+
+Slurm checks time limits every 30 s, so its USR1 may come late; the job keeps its own
+timer from `squeue`'s time left and acts at half the margin before the end if no USR1
+came, and darknet is stopped by a third of the margin before the end whatever happens.
+A USR1 far from the time limit (Slurm 22.05 sent one to jobs seconds after they
+started) is logged and ignored. A SIGTERM (scancel, preemption, the hard limit) goes to
+darknet at once, as in `enet4y2 train`; the job is then recorded as killed.
 """
 
 from __future__ import annotations
@@ -275,6 +282,8 @@ def _ending(outcome: Outcome | None, stopper: StopAtSave, requeue: bool
     if outcome is None:
         return ("requeued" if requeue else "stopped"), f"{stopper.why} before darknet started"
     result = outcome.result
+    if outcome.broken:  # e.g. a full disk: a resume would load garbage
+        return "failed", f"incomplete weights {outcome.broken[0].path}"
     if result.ok and not result.interrupted:
         return "finished", None
     if stopper.requested and not result.stopped_on_nan:
