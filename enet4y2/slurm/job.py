@@ -11,12 +11,13 @@ than `savelast`). Then it records the job's end in the state file and requeues t
 (`scontrol requeue`); the requeued job resumes from the newest complete weights. When
 darknet reaches max_batches the run is over: no more requeues, later chain jobs exit.
 
-Slurm checks time limits every 30 s, so its USR1 may come late; the job keeps its own
-timer from `squeue`'s time left and acts at half the margin before the end if no USR1
-came, and darknet is stopped by a third of the margin before the end whatever happens.
-A USR1 far from the time limit (Slurm 22.05 sent one to jobs seconds after they
-started) is logged and ignored. A SIGTERM (scancel, preemption, the hard limit) goes to
-darknet at once, as in `enet4y2 train`; the job is then recorded as killed.
+Slurm sends the warning up to a minute early (its documented slack) at its time-limit
+checks; a USR1 is always honoured (`scancel --batch --signal=USR1 <job>` is how a user
+asks for a stop-and-requeue now). The job also keeps its own timer from `squeue`'s time
+left and acts at half the margin before the end if no USR1 came, and darknet is stopped
+by a third of the margin before the end whatever happens. A SIGTERM (scancel,
+preemption, the hard limit) goes to darknet at once, as in `enet4y2 train`; the job is
+then recorded as killed.
 """
 
 from __future__ import annotations
@@ -45,8 +46,6 @@ from enet4y2.weights.format import training_outputs
 
 #: darknet's default interval for `_last.weights` (the .data option `savelast`).
 SAVE_LAST_DEFAULT = 100
-#: A USR1 more than this many seconds before (limit - margin) is not the warning.
-EARLY_SLACK = 90
 
 
 class Preempted(Exception):
@@ -114,17 +113,6 @@ class StopAtSave(Reporter):
         else:
             self.why = "the time limit (no USR1 from Slurm)"
             self.request()
-
-    def usr1(self) -> None:
-        """Slurm's USR1. Ignored when the time limit is still far: Slurm 22.05 was seen
-        sending it to a requeued job seconds after it started; Slurm itself may send it
-        up to a minute early, and checks time limits every 30 s."""
-        left = None if self.end is None else self.end - time.monotonic()
-        if left is not None and left > self.margin + EARLY_SLACK:
-            self.inner.info(f"USR1 with {left:.0f} s to the time limit: not its warning, "
-                            "ignored (the job's own timer stands in)")
-            return
-        self.request()
 
     def request(self) -> None:
         """The time limit is near: plan the stop (called from a signal handler)."""
@@ -326,9 +314,9 @@ def _note(log: Path, line: str) -> None:
 @contextmanager
 def _signals(stopper: StopAtSave, warn_in: float | None) -> Iterator[None]:
     """USR1 asks `stopper` to stop; so does SIGALRM `warn_in` seconds from now (our own
-    warning, in case Slurm's USR1 does not come: seen with a requeued job on Slurm 22.05);
-    after the request SIGALRM is the stop deadline."""
-    old = {signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda *_: stopper.usr1()),
+    warning, in case Slurm's USR1 does not come); after the request SIGALRM is the stop
+    deadline."""
+    old = {signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda *_: stopper.request()),
            signal.SIGALRM: signal.signal(signal.SIGALRM, lambda *_: stopper.alarm())}
     if warn_in is not None:
         signal.setitimer(signal.ITIMER_REAL, max(warn_in, 1))

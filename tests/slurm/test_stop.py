@@ -1,6 +1,6 @@
 """The in-job stop on USR1, driven with real signals and synthetic iteration events:
 darknet is stopped on the first line after its next save when that is near, at once
-(outside a save) when it is far, and an early USR1 is not taken for the warning."""
+(outside a save) when it is far or the job's end is too close."""
 
 from __future__ import annotations
 
@@ -75,14 +75,13 @@ def test_just_after_a_save_line_waits_for_the_next_line(terms):
     assert terms == [signal.SIGTERM]
 
 
-def test_an_early_usr1_is_not_the_warning(terms):
+def test_the_deadline_caps_the_wait_for_a_save(terms):
     said = Said()
-    stopper = StopAtSave(said, save_every=10, margin=30, end=time.monotonic() + 600)
-    stopper.usr1()
-    assert not stopper.requested and "not its warning" in said.lines[-1]
-    near = StopAtSave(Said(), save_every=10, margin=30, end=time.monotonic() + 40)
-    near.usr1()
-    assert near.requested
+    stopper = StopAtSave(said, save_every=10, margin=30, end=time.monotonic() + 12)
+    stopper.started([], None, 1000)
+    _feed(stopper, 1, 2, 3, pause=0.3)  # the save at 10 is ~2 s away, the deadline ~2 s
+    stopper.request()
+    assert "too far" in said.lines[-1] and terms == [signal.SIGTERM]
 
 
 def test_without_iterations_the_deadline_stops_darknet(terms):
