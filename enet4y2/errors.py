@@ -71,3 +71,7 @@ class DarknetError(Enet4y2Error, RuntimeError):
 
 class BuildError(Enet4y2Error, RuntimeError):
     """`make darknet` could not find a source or could not build it."""
+
+
+class SlurmError(Enet4y2Error, RuntimeError):
+    """Slurm refused or lost a job (sbatch, scontrol), or is not there."""

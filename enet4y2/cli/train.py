@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from enet4y2.cli.options import cfg_option, data_option, input_option, weights_option
+from enet4y2.cli.train_slurm import slurm_options, slurm_train
 
 
 @click.command("train")
@@ -33,9 +34,10 @@ from enet4y2.cli.options import cfg_option, data_option, input_option, weights_o
 @click.option("--check-all", is_flag=True,
               help="Decode every image and check every label (default: a sample).")
 @click.option("--quiet", is_flag=True, help="No live view; messages and the summary only.")
+@slurm_options
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def train(data, cfg, weights, weights_cfg, gpus, warmup_single_gpu, calc_map, resume, clear,
-          log, on_nan, skip_bad, check_all, quiet, extra):
+          log, on_nan, skip_bad, check_all, quiet, extra, **slurm):
     """Train with darknet: pre-flight checks, the right weights, a log that is never
     overwritten, NaN and crash detection, Ctrl-C that says how to resume.
 
@@ -48,6 +50,8 @@ def train(data, cfg, weights, weights_cfg, gpus, warmup_single_gpu, calc_map, re
       enet4y2 train --data coco.data --resume                          # after Ctrl-C/reboot
       enet4y2 train --data my.data --cfg my.cfg --skip-bad --check-all -- -mjpeg_port 8090
       enet4y2 watch backup/train.log                                   # from another shell
+      enet4y2 train --data coco.data --gpus 0 --slurm --time 2-00:00:00 --partition gpu
+      enet4y2 train --data coco.data --slurm-status                    # the job chain
     """
     from enet4y2.cli.train_view import TerminalReporter
     from enet4y2.train.session import TrainOptions, run
@@ -57,6 +61,9 @@ def train(data, cfg, weights, weights_cfg, gpus, warmup_single_gpu, calc_map, re
                         on_nan=on_nan, skip_bad=skip_bad, check_all=check_all,
                         warmup_single_gpu=warmup_single_gpu, extra=tuple(extra))
     reporter = TerminalReporter(live=not quiet)
+    code = slurm_train(opts, reporter, **slurm)  # None: no Slurm option given
+    if code is not None:
+        raise click.exceptions.Exit(code)
     outcome = run(opts, reporter)
     code = reporter.summary(outcome)
     if code:

@@ -105,6 +105,30 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
     starts raise `Enet4y2Error`). One run at a time per backup folder (a lock holds it)."""
     rep = reporter or Reporter()
     cwd = cwd or Path.cwd()
+    cfg, gpus, check = _checked(opts, cwd)
+    with exclusive_lock(check.backup / LOCK_NAME, f"backup folder {check.backup}"):
+        return _run_locked(opts, rep, cwd, cfg, gpus, check)
+
+
+def check_only(opts: TrainOptions, reporter: Reporter | None = None,
+               cwd: Path | None = None) -> preflight.DataCheck:
+    """Everything `run` checks before darknet starts (options, cfg, .data, pre-flight
+    over the lists, the weights, the build), nothing started: for a run that will train
+    elsewhere (a Slurm job). Returns the checked .data (its backup folder made)."""
+    rep = reporter or Reporter()
+    cwd = cwd or Path.cwd()
+    cfg, _, check = _checked(opts, cwd)
+    with exclusive_lock(check.backup / LOCK_NAME, f"backup folder {check.backup}"):
+        _preflight(opts, check, cwd, rep)
+        _weights_choice(opts, cfg, check.backup)
+    if not paths.darknet_executable().is_file():
+        raise NotBuiltError(f"{paths.darknet_executable()}: darknet is not built — run "
+                            "`make darknet`")
+    return check
+
+
+def _checked(opts: TrainOptions, cwd: Path):
+    """The options, the cfg and the .data checked; the backup folder made."""
     if opts.resume and (opts.weights or opts.clear):
         raise UsageError("--resume continues from backup/<cfg>_last.weights — drop "
                          "--weights/--clear, or drop --resume")
@@ -122,21 +146,23 @@ def run(opts: TrainOptions, reporter: Reporter | None = None,
         raise DataError(f"backup = {check.options.get('backup')}: cannot create "
                         f"{check.backup} ({exc.strerror}) — point backup= at a writable "
                         "folder") from None
-    with exclusive_lock(check.backup / LOCK_NAME, f"backup folder {check.backup}"):
-        return _run_locked(opts, rep, cwd, cfg, gpus, check)
+    return cfg, gpus, check
+
+
+def _weights_choice(opts: TrainOptions, cfg, backup: Path) -> WeightsChoice:
+    if opts.resume:
+        start = check_resume(resume_weights(backup, opts.cfg), cfg)
+        return WeightsChoice(start.path, "resume", f"resuming from {start.path} "
+                             f"(iteration {start.iteration})")
+    classifier = load_cfg(opts.weights_cfg) if opts.weights_cfg else None
+    return select_weights(opts.weights, cfg, backup, classifier)
 
 
 def _run_locked(opts: TrainOptions, rep: Reporter, cwd: Path, cfg, gpus: list[int],
                 check: preflight.DataCheck) -> Outcome:
     backup = check.backup
     data_path = _preflight(opts, check, cwd, rep)
-    if opts.resume:
-        start = check_resume(resume_weights(backup, opts.cfg), cfg)
-        choice = WeightsChoice(start.path, "resume", f"resuming from {start.path} "
-                               f"(iteration {start.iteration})")
-    else:
-        classifier = load_cfg(opts.weights_cfg) if opts.weights_cfg else None
-        choice = select_weights(opts.weights, cfg, backup, classifier)
+    choice = _weights_choice(opts, cfg, backup)
     (rep.warn if choice.kind == "scratch" else rep.info)(choice.note)
     exe = paths.darknet_executable()
     if not exe.is_file():
@@ -185,11 +211,11 @@ def _run_locked(opts: TrainOptions, rep: Reporter, cwd: Path, cfg, gpus: list[in
     saved = saved_since(backup, opts.cfg, cfg, started)
     last = training_outputs(backup, opts.cfg)["last"]
     if not (last.is_file() and inspect(last, cfg).ok):  # --resume would fail: start over
-        resume = shlex.join(["enet4y2", "train", *_argv(opts)])
+        resume = shlex.join(["enet4y2", "train", *train_argv(opts)])
     return Outcome(result, log, backup, resume, choice, saved, commands)
 
 
-def _argv(opts: TrainOptions) -> list[str]:
+def train_argv(opts: TrainOptions) -> list[str]:
     """The options of this run as `enet4y2 train` takes them."""
     argv = ["--data", opts.data, "--cfg", opts.cfg]
     for flag, value in (("--weights", opts.weights), ("--weights-cfg", opts.weights_cfg),
