@@ -11,6 +11,7 @@ May import: foundations, `enet4y2.cfg`, `enet4y2.weights`, `enet4y2.data`, and
 
 from __future__ import annotations
 
+from enet4y2.export.api import ExportSummary, export_onnx
 from enet4y2.export.meta import (
     BOXES_OUTPUTS,
     FORMAT_VERSION,
@@ -21,5 +22,5 @@ from enet4y2.export.meta import (
     raw_output_name,
 )
 
-__all__ = ["BOXES_OUTPUTS", "FORMAT_VERSION", "INPUT_NAME", "META_KEY", "Head", "ModelMeta",
-           "raw_output_name"]
+__all__ = ["BOXES_OUTPUTS", "FORMAT_VERSION", "INPUT_NAME", "META_KEY", "ExportSummary", "Head",
+           "ModelMeta", "export_onnx", "raw_output_name"]
