@@ -27,10 +27,18 @@ THRESHOLDS = (0.005, 0.05, 0.25, 0.5)
 
 
 def yolo_variant(cfg: Path, out: Path, **options: str) -> Path:
-    """The cfg with `options` added to every [yolo] section (weights still fit)."""
+    """The cfg with `options` added to every [yolo] section (weights still fit). With
+    new_coords, the convolutions before the heads get darknet's logistic activation (as
+    scaled-YOLOv4 cfgs have it), else no objectness would pass any threshold."""
     extra = "".join(f"{k}={v}\n" for k, v in options.items())
-    out.write_text(re.sub(r"^\[yolo\]\n", lambda m: m.group(0) + extra, cfg.read_text(),
-                          flags=re.M))
+    text = re.sub(r"^\[yolo\]\n", lambda m: m.group(0) + extra, cfg.read_text(), flags=re.M)
+    if options.get("new_coords") == "1":
+        sections = re.split(r"(?m)^(?=\[)", text)
+        for i, sec in enumerate(sections[:-1]):
+            if sections[i + 1].startswith("[yolo]"):
+                sections[i] = re.sub(r"(?m)^activation=linear$", "activation=logistic", sec)
+        text = "".join(sections)
+    out.write_text(text)
     return out
 
 
@@ -107,5 +115,5 @@ def test_enet4y2_coco_on_a_photo(coco_net, reference_dir, tmp_path, kind):
         for thresh, letterbox in ((0.25, False), (0.5, True)):
             theirs = net.detect(image, thresh=thresh, letterbox=letterbox)
             ours, candidates = numpy_detections(net, spec, image, thresh, 0.45, letterbox)
-            assert candidates > 50 and len(theirs) > 10
+            assert candidates > 20 and len(theirs) > 10
             assert_same(ours, theirs)
