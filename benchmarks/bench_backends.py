@@ -11,7 +11,8 @@ binding's preprocessing and darknet's decoding and NMS.
 OpenCV 4.x's own darknet importer (the best a user could do before) needs
 opencv-python-headless<5 in another interpreter: `--opencv4-python PY` runs it there.
 
-    python -m benchmarks.bench_backends [--rounds 10] [--opencv4-python /tmp/cv4/bin/python]
+    python -m benchmarks.bench_backends [--rounds 10] [--threads 1] [--eval-images 20]
+        [--opencv4-python /tmp/cv4/bin/python]
 """
 
 from __future__ import annotations
@@ -29,18 +30,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.bench_eval_inference import make_images
 from benchmarks.plausible_weights import write_plausible_weights
 from enet4y2 import paths
 from enet4y2.cfg import load_cfg
 from enet4y2.darknet import Network, preprocess
+from enet4y2.evaluate.inference import batched_detections
 from enet4y2.export.api import export_onnx
 from enet4y2.runtime import open_model
+from enet4y2.runtime.exported import OrtModel
 from enet4y2.runtime.decode import raw_candidates
 from enet4y2.runtime.nms import detection_rows
 
 OPENCV4_SCRIPT = """
 import json, statistics, sys, time, cv2
-cfg, weights, image, rounds, batch = sys.argv[1:6]
+cfg, weights, image, rounds, batch, threads = sys.argv[1:7]
+if int(threads):
+    cv2.setNumThreads(int(threads))
 net = cv2.dnn.readNetFromDarknet(cfg, weights)
 img = cv2.imread(image)
 blob = cv2.dnn.blobFromImages([img] * int(batch), 1 / 255, (416, 416), swapRB=True)
@@ -89,14 +95,39 @@ def pre_post(model, image: np.ndarray, rounds: int) -> dict[str, float]:
 
 
 def opencv4(python: str, cfg: Path, weights: Path, image: Path, rounds: int,
-            batch: int) -> dict | None:
+            batch: int, threads: int) -> dict | None:
     out = subprocess.run([python, "-c", OPENCV4_SCRIPT, str(cfg), str(weights), str(image),
-                          str(rounds), str(batch)], capture_output=True, text=True,
-                         timeout=3600)
+                          str(rounds), str(batch), str(threads)], capture_output=True,
+                         text=True, timeout=3600)
     if out.returncode != 0:
         print(f"  opencv 4.x importer failed: {out.stderr.strip().splitlines()[-1:]}")
         return None
     return json.loads(out.stdout)
+
+
+def ort_model(path: Path, batch: int, threads: int):
+    return OrtModel(path, "cpu", batch, None, threads=threads or None)
+
+
+def eval_rates(cfg: Path, weights: Path, tmp: Path, count: int, threads: int) -> None:
+    """Images/s of eval --pycoco's inference stage (decode in threads, detect at thresh
+    0.005, batch 1), the part that differs between backends; COCOeval is the same."""
+    folder = tmp / "eval"
+    folder.mkdir()
+    images = make_images(folder, count)
+    rates = {}
+    with Network(cfg, weights) as net, \
+            ort_model(tmp / "b1.onnx", 1, threads) as ort:
+        for name, model in (("darknet", net), ("onnxruntime", ort)):
+            for _ in batched_detections(model, images[:2], thresh=0.005):
+                pass  # warm-up
+            t0 = time.perf_counter()
+            for _ in batched_detections(model, images, thresh=0.005):
+                pass
+            rates[name] = count / (time.perf_counter() - t0)
+    print(f"eval --pycoco inference stage, {count} images: darknet {rates['darknet']:.2f} "
+          f"img/s, onnxruntime {rates['onnxruntime']:.2f} img/s = "
+          f"{rates['onnxruntime'] / rates['darknet']:.2f}x  (goal >= 3)")
 
 
 def main() -> None:
@@ -105,7 +136,15 @@ def main() -> None:
     ap.add_argument("--image", type=Path, default=paths.reference_dir() / "data" / "dog.jpg")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--opencv4-python", help="an interpreter with opencv-python-headless<5")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads for every engine (darknet's OpenMP, onnxruntime, OpenCV); "
+                         "0: each engine's default")
+    ap.add_argument("--eval-images", type=int, default=20,
+                    help="generated 640x480 JPEGs for eval's inference stage")
     args = ap.parse_args()
+    if args.threads:  # before libdarknet (libgomp) is loaded
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        cv2.setNumThreads(args.threads)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-backends-"))
     image = cv2.resize(cv2.imread(str(args.image)), (768, 576))
@@ -113,10 +152,11 @@ def main() -> None:
     export_onnx(args.cfg, weights, tmp / "b1.onnx", batch=1)
     export_onnx(args.cfg, weights, tmp / "dyn.onnx", batch=None)
     print(f"cfg {args.cfg.name}, image {args.image.name} resized to 768x576, "
-          f"{args.rounds} interleaved rounds, medians; load {os.getloadavg()[0]:.1f}")
+          f"{args.rounds} interleaved rounds, medians; threads {args.threads or 'default'}; "
+          f"load {os.getloadavg()[0]:.1f}")
 
     with Network(args.cfg, weights) as net, \
-            open_model(model=tmp / "b1.onnx", backend="onnxruntime") as ort1, \
+            ort_model(tmp / "b1.onnx", 1, args.threads) as ort1, \
             open_model(model=tmp / "b1.onnx", backend="opencv") as cv1:
         preprocess.prepare(image, net.input_buffer[0])
         one = timed({"darknet raw forward": net.predict_raw,
@@ -126,7 +166,7 @@ def main() -> None:
         shared = pre_post(ort1, image, args.rounds)
     four_images = [image] * 4
     with Network(args.cfg, weights, batch=4) as net4, \
-            open_model(model=tmp / "dyn.onnx", backend="onnxruntime", batch=4) as ort4, \
+            ort_model(tmp / "dyn.onnx", 4, args.threads) as ort4, \
             open_model(model=tmp / "dyn.onnx", backend="opencv", batch=4) as cv4:
         four = timed({"darknet Network.detect_batch": lambda: net4.detect_batch(four_images),
                       "onnxruntime (whole path)": lambda: ort4.detect_batch(four_images),
@@ -155,10 +195,11 @@ def main() -> None:
           f"{dn4 / four['onnxruntime (whole path)']:.2f}x")
     print(f"batch 4: darknet / opencv dnn            = "
           f"{dn4 / four['opencv dnn (whole path)']:.2f}x")
+    eval_rates(args.cfg, weights, tmp, args.eval_images, args.threads)
     if args.opencv4_python:
         for batch in (1, 4):
             got = opencv4(args.opencv4_python, args.cfg, weights, args.image, args.rounds,
-                          batch)
+                          batch, args.threads)
             if got:
                 per = got["ms"] / batch
                 print(f"opencv {got['version']} darknet importer, batch {batch}: {per:.1f} ms"

@@ -63,11 +63,12 @@ def test_detect_backends_agree_with_darknet(cli, tiny_detector, tiny_onnx, backe
 
 
 @pytest.mark.darknet
-def test_eval_pycoco_onnxruntime_equals_darknet(cli, tiny_detector, tiny_onnx, tmp_path):
+@pytest.mark.parametrize("backend", ["onnxruntime", "opencv"])
+def test_eval_pycoco_backend_equals_darknet(cli, tiny_detector, tiny_onnx, tmp_path, backend):
     common = ["eval", "--data", tiny_detector.data, "--pycoco", "--json"]
     darknet = cli.ok(*common, "--cfg", tiny_detector.cfg, "--weights", tiny_detector.weights,
                      "--json-out", tmp_path / "d.json")
-    ours = cli.ok(*common, "--model", tiny_onnx, "--backend", "onnxruntime",
+    ours = cli.ok(*common, "--model", tiny_onnx, "--backend", backend,
                   "--json-out", tmp_path / "o.json")
     d_stats = json.loads(darknet.stdout)["pycoco"]["stats"]
     o_stats = json.loads(ours.stdout)["pycoco"]["stats"]
