@@ -38,8 +38,8 @@ from enet4y2.darknet import Network, preprocess
 from enet4y2.evaluate.inference import batched_detections
 from enet4y2.export.api import export_onnx
 from enet4y2.runtime import open_model
-from enet4y2.runtime.exported import OrtModel
 from enet4y2.runtime.decode import raw_candidates
+from enet4y2.runtime.exported import OrtModel
 from enet4y2.runtime.nms import detection_rows
 
 OPENCV4_SCRIPT = """
