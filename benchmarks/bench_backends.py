@@ -18,7 +18,6 @@ opencv-python-headless<5 in another interpreter: `--opencv4-python PY` runs it t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -42,24 +41,47 @@ from enet4y2.runtime.decode import raw_candidates
 from enet4y2.runtime.exported import OrtModel
 from enet4y2.runtime.nms import detection_rows
 
-OPENCV4_SCRIPT = """
-import json, statistics, sys, time, cv2
-cfg, weights, image, rounds, batch, threads = sys.argv[1:7]
+OPENCV4_WORKER = """
+import sys, cv2
+cfg, weights, image, batch, threads = sys.argv[1:6]
 if int(threads):
     cv2.setNumThreads(int(threads))
 net = cv2.dnn.readNetFromDarknet(cfg, weights)
 img = cv2.imread(image)
-blob = cv2.dnn.blobFromImages([img] * int(batch), 1 / 255, (416, 416), swapRB=True)
 names = net.getUnconnectedOutLayersNames()
-net.setInput(blob); net.forward(names)
-ts = []
-for _ in range(int(rounds)):
-    t0 = time.perf_counter()
+print(cv2.__version__, flush=True)
+for _ in sys.stdin:  # one line in: one blob + forward pass, then one line out
     blob = cv2.dnn.blobFromImages([img] * int(batch), 1 / 255, (416, 416), swapRB=True)
-    net.setInput(blob); net.forward(names)
-    ts.append(time.perf_counter() - t0)
-print(json.dumps({"version": cv2.__version__, "ms": statistics.median(ts) * 1000}))
+    net.setInput(blob)
+    net.forward(names)
+    print("ok", flush=True)
 """
+
+
+class OpenCV4Importer:
+    """OpenCV 4.x's own darknet importer in another interpreter (opencv-python-headless<5),
+    driven line by line so it is timed interleaved with the others (blob + forward)."""
+
+    def __init__(self, python: str, cfg: Path, weights: Path, image: Path, batch: int,
+                 threads: int) -> None:
+        self.proc = subprocess.Popen(
+            [python, "-c", OPENCV4_WORKER, str(cfg), str(weights), str(image), str(batch),
+             str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.version = self.proc.stdout.readline().strip()
+
+    def __call__(self) -> None:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError(f"opencv {self.version} importer failed: {err[-1:]}")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 
 
 def timed(runs: dict, rounds: int) -> dict[str, float]:
@@ -94,15 +116,25 @@ def pre_post(model, image: np.ndarray, rounds: int) -> dict[str, float]:
     return timed({"preprocess": pre, "decode + NMS + copy-out": post}, rounds * 5)
 
 
-def opencv4(python: str, cfg: Path, weights: Path, image: Path, rounds: int,
-            batch: int, threads: int) -> dict | None:
-    out = subprocess.run([python, "-c", OPENCV4_SCRIPT, str(cfg), str(weights), str(image),
-                          str(rounds), str(batch), str(threads)], capture_output=True,
-                         text=True, timeout=3600)
-    if out.returncode != 0:
-        print(f"  opencv 4.x importer failed: {out.stderr.strip().splitlines()[-1:]}")
-        return None
-    return json.loads(out.stdout)
+IMPORTER = "opencv 4.x darknet importer (blob+forward)"
+
+
+def with_importer(runs: dict, args, weights: Path, batch: int) -> dict:
+    """`runs` plus OpenCV 4.x's darknet importer when --opencv4-python is given and it
+    can run this model at this batch (its failure is printed, not fatal)."""
+    if not args.opencv4_python:
+        print(f"batch {batch}: opencv 4.x darknet importer not run (give --opencv4-python)")
+        return runs
+    importer = OpenCV4Importer(args.opencv4_python, args.cfg, weights, args.image, batch,
+                               args.threads)
+    try:
+        importer()
+    except RuntimeError as exc:
+        print(f"batch {batch}: {exc}")
+        importer.close()
+        return runs
+    print(f"batch {batch}: opencv {importer.version} darknet importer runs alongside")
+    return {**runs, IMPORTER: importer}
 
 
 def ort_model(path: Path, batch: int, threads: int):
@@ -159,19 +191,22 @@ def main() -> None:
             ort_model(tmp / "b1.onnx", 1, args.threads) as ort1, \
             open_model(model=tmp / "b1.onnx", backend="opencv") as cv1:
         preprocess.prepare(image, net.input_buffer[0])
-        one = timed({"darknet raw forward": net.predict_raw,
-                     "darknet Network.detect": lambda: net.detect(image),
-                     "onnxruntime (whole path)": lambda: ort1.detect(image),
-                     "opencv dnn (whole path)": lambda: cv1.detect(image)}, args.rounds)
+        one = timed(with_importer({
+            "darknet raw forward": net.predict_raw,
+            "darknet Network.detect": lambda: net.detect(image),
+            "onnxruntime (whole path)": lambda: ort1.detect(image),
+            "opencv dnn (whole path)": lambda: cv1.detect(image)}, args, weights, 1),
+            args.rounds)
         shared = pre_post(ort1, image, args.rounds)
     four_images = [image] * 4
     with Network(args.cfg, weights, batch=4) as net4, \
             ort_model(tmp / "dyn.onnx", 4, args.threads) as ort4, \
             open_model(model=tmp / "dyn.onnx", backend="opencv", batch=4) as cv4:
-        four = timed({"darknet Network.detect_batch": lambda: net4.detect_batch(four_images),
-                      "onnxruntime (whole path)": lambda: ort4.detect_batch(four_images),
-                      "opencv dnn (whole path)": lambda: cv4.detect_batch(four_images)},
-                     max(3, args.rounds // 2))
+        four = timed(with_importer({
+            "darknet Network.detect_batch": lambda: net4.detect_batch(four_images),
+            "onnxruntime (whole path)": lambda: ort4.detect_batch(four_images),
+            "opencv dnn (whole path)": lambda: cv4.detect_batch(four_images)},
+            args, weights, 4), max(3, args.rounds // 2))
     four = {k: v / 4 for k, v in four.items()}
 
     print("\nbatch 1, ms per image")
@@ -190,22 +225,16 @@ def main() -> None:
           "  (goal <= 2)")
     print(f"batch 1: Network.detect / onnxruntime    = {dn / ort:.2f}x  (goal >= 4)")
     print(f"batch 1: Network.detect / opencv dnn     = {dn / one['opencv dnn (whole path)']:.2f}x")
-    dn4 = four["darknet Network.detect_batch"]
+    dn4, ort4_ms = four["darknet Network.detect_batch"], four["onnxruntime (whole path)"]
     print(f"batch 4: darknet / onnxruntime           = "
           f"{dn4 / four['onnxruntime (whole path)']:.2f}x")
     print(f"batch 4: darknet / opencv dnn            = "
           f"{dn4 / four['opencv dnn (whole path)']:.2f}x")
+    for label, table, ort_ms in (("batch 1", one, ort), ("batch 4", four, ort4_ms)):
+        if IMPORTER in table:
+            print(f"{label}: opencv 4.x importer / onnxruntime = "
+                  f"{table[IMPORTER] / ort_ms:.2f}x  (goal >= 3)")
     eval_rates(args.cfg, weights, tmp, args.eval_images, args.threads)
-    if args.opencv4_python:
-        for batch in (1, 4):
-            got = opencv4(args.opencv4_python, args.cfg, weights, args.image, args.rounds,
-                          batch, args.threads)
-            if got:
-                per = got["ms"] / batch
-                print(f"opencv {got['version']} darknet importer, batch {batch}: {per:.1f} ms"
-                      f"/image (forward only); onnxruntime is {per / ort:.2f}x faster")
-    else:
-        print("opencv 4.x darknet importer: not run (give --opencv4-python)")
     sys.stdout.flush()
 
 
