@@ -23,6 +23,9 @@ import numpy as np
 from enet4y2.runtime.decode import Candidates
 
 F32 = np.float32
+#: up to this many detections, the pairwise test runs once for all classes (it does not
+#: depend on the class) and each class takes its rows; beyond, class by class in blocks
+DENSE_LIMIT = 2048
 ROW_FIELDS = ("x", "y", "w", "h", "class", "prob", "objectness")
 
 
@@ -97,6 +100,16 @@ def _survivors(boxes: np.ndarray, nms: np.float32, kind: int, beta: float,
     return alive
 
 
+def _greedy(sup: np.ndarray) -> np.ndarray:
+    """Survivors of the greedy pass over a precomputed (m, m) test in suppression order."""
+    alive = np.ones(len(sup), bool)
+    sup = np.triu(sup, 1)
+    for i in np.flatnonzero(sup.any(axis=1)):
+        if alive[i]:
+            alive &= ~sup[i]
+    return alive
+
+
 def nms_sort(cands: Candidates, nms: float, kind: int = 0, beta: float = 0.6
              ) -> tuple[np.ndarray, np.ndarray]:
     """darknet's NMS of `kind` over the candidates: (final order of the detections,
@@ -112,14 +125,22 @@ def nms_sort(cands: Candidates, nms: float, kind: int = 0, beta: float = 0.6
     p = original.copy()
     used = np.flatnonzero((p != 0).any(axis=0))  # all-zero columns leave a stable sort as is
     t = F32(nms)
-    for k in used[(p[:, used] != 0).sum(axis=0) >= 2]:
+    classes = used[(p[:, used] != 0).sum(axis=0) >= 2]
+    pairs = None
+    if len(classes) > 1 and total <= DENSE_LIMIT:
+        boxes = cands.boxes[active]
+        pairs = _suppression(boxes, boxes, t, kind, beta)
+    for k in classes:
         cand = np.flatnonzero(p[:, k] != 0)
         vals = p[cand, k]
         if len(np.unique(vals)) == len(vals):
             cand = cand[np.argsort(-vals, kind="stable")]
         else:  # ties: darknet's earlier sorts decide (stable qsort, class after class)
             cand = cand[np.lexsort([-original[cand, j] for j in used[used <= k]])]
-        alive = _survivors(cands.boxes[active[cand]], t, kind, beta)
+        if pairs is not None:
+            alive = _greedy(pairs[np.ix_(cand, cand)])
+        else:
+            alive = _survivors(cands.boxes[active[cand]], t, kind, beta)
         p[cand[~alive], k] = 0
     final = np.lexsort([-original[:, j] for j in used]) if len(used) else np.arange(total)
     probs[active] = p

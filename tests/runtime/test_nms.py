@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from enet4y2.runtime import nms
 from enet4y2.runtime.decode import Candidates
 from enet4y2.runtime.nms import copy_rows, nms_sort
 
@@ -107,9 +108,11 @@ def test_zero_objectness_goes_last_as_in_darknet():
     np.testing.assert_array_equal(probs, want_probs)
 
 
-def test_blocks_do_not_change_the_result():
+@pytest.mark.parametrize("dense_limit", [0, 10_000])
+def test_blocks_and_shared_pairs_do_not_change_the_result(dense_limit, monkeypatch):
+    monkeypatch.setattr(nms, "DENSE_LIMIT", dense_limit)
     rng = np.random.default_rng(7)
-    cands = random_candidates(rng, 300, 2, 0.05)  # more than one block of rows
+    cands = random_candidates(rng, 300, 3, 0.05)  # more than one block of rows
     order, probs = nms_sort(cands, 0.5)
     want_order, want_probs = reference(cands, 0.5, 0, 0.6)
     np.testing.assert_array_equal(copy_rows(cands, order, probs, 0.05),
