@@ -79,6 +79,26 @@ def test_dynamic_batch_equals_one_by_one(exported, images, backend):
 
 
 @pytest.mark.darknet
+def test_boxes_outputs_export_detects_as_darknet(tiny_detector, images, tmp_path):
+    """`enet4y2 export --outputs boxes` (decoded boxes and scores in the graph): the
+    same detections through the same NMS and copy-out."""
+    from enet4y2.export.api import export_onnx
+
+    boxes_model = tmp_path / "boxes.onnx"
+    export_onnx(tiny_detector.cfg, tiny_detector.weights, boxes_model, outputs="boxes")
+    seen = 0
+    with open_model(tiny_detector.cfg, tiny_detector.weights) as darknet, \
+            open_model(model=boxes_model) as model:
+        assert model.spec.outputs == "boxes"
+        for letterbox in (False, True):
+            for image in images:
+                theirs = darknet.detect(image, thresh=0.05, letterbox=letterbox)
+                assert_agree(model.detect(image, thresh=0.05, letterbox=letterbox), theirs)
+                seen += len(theirs)
+    assert seen > 10
+
+
+@pytest.mark.darknet
 def test_fixed_batch_model_refuses_a_larger_batch(exported):
     fixed, _ = exported
     with pytest.raises(UsageError, match="exported for batch 1"):
