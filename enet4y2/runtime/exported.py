@@ -93,6 +93,10 @@ class ExportedModel:
         if self._closed:
             raise ValueError("the model is closed")
         n = inputs.shape[0]
+        shape = (self.channels, self.height, self.width)
+        if inputs.ndim != 4 or inputs.shape[1:] != shape or not 1 <= n <= self._feed:
+            raise ValueError(f"inputs must be (1..{self._feed}, {shape[0]}, {shape[1]}, "
+                             f"{shape[2]}), got {inputs.shape}")
         with self._lock:
             if self.meta.batch is not None and n != self._feed:
                 self._input[:n] = inputs

@@ -99,6 +99,26 @@ def test_boxes_outputs_export_detects_as_darknet(tiny_detector, images, tmp_path
 
 
 @pytest.mark.darknet
+@pytest.mark.parametrize("backend", ["onnxruntime", "opencv"])
+def test_forward_gives_darknets_raw_heads(tiny_detector, exported, images, backend):
+    from enet4y2.darknet import Network, preprocess
+
+    _, dynamic = exported
+    inputs = np.zeros((2, 3, 64, 64), np.float32)
+    for i in range(2):
+        preprocess.prepare(images[i], inputs[i])
+    with Network(tiny_detector.cfg, tiny_detector.weights, batch=2) as net, \
+            open_model(model=dynamic, backend=backend, batch=2) as model:
+        theirs = net.forward(inputs, [h.layer for h in model.spec.heads])
+        ours = model.forward(inputs)
+        with pytest.raises(ValueError, match="inputs must be"):
+            model.forward(inputs[:, :2])
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
+
+
+@pytest.mark.darknet
 def test_fixed_batch_model_refuses_a_larger_batch(exported):
     fixed, _ = exported
     with pytest.raises(UsageError, match="exported for batch 1"):
