@@ -20,7 +20,10 @@ from enet4y2 import cfg as cfgmod
 from enet4y2.weights.fit import expected_size
 
 
-def write_plausible_weights(cfg: cfgmod.Cfg, out: Path, seed: int = 0) -> Path:
+def write_plausible_weights(cfg: cfgmod.Cfg, out: Path, seed: int = 0, *,
+                            head_scale: float = 0.01, objectness_bias: float = -8.0) -> Path:
+    """`head_scale` and `objectness_bias` set the convolutions before the [yolo] layers
+    (larger scale and bias: more, and more varied, boxes over the threshold)."""
     rng = np.random.default_rng(seed)
     model = cfgmod.infer(cfg)
     sections = cfg.layers
@@ -40,9 +43,9 @@ def write_plausible_weights(cfg: cfgmod.Cfg, out: Path, seed: int = 0) -> Path:
         biases = np.zeros(n, np.float32)
         w = rng.normal(0, np.sqrt(2.0 / fan_in), weights).astype(np.float32)
         if before_yolo:
-            w *= 0.01
+            w *= head_scale
             per_anchor = n // len(sections[info.index + 1].options["mask"].split(","))
-            biases[4::per_anchor] = -8.0  # objectness logits
+            biases[4::per_anchor] = objectness_bias  # objectness logits
         chunks.append(biases.tobytes())
         if bn:
             chunks += [np.ones(n, np.float32).tobytes(), np.zeros(n, np.float32).tobytes(),

@@ -8,8 +8,10 @@ import click
 
 from enet4y2.cli.options import (
     cfg_option,
+    check_model_choice,
     input_argument,
     json_option,
+    model_options,
     names_option,
     out_option,
     weights_option,
@@ -17,10 +19,11 @@ from enet4y2.cli.options import (
 from enet4y2.cli.terminal import terminal
 
 
-@click.command(short_help="Detect objects in images with a darknet model.")
+@click.command(short_help="Detect objects in images with a darknet or exported model.")
 @input_argument("images", "image", nargs=-1, required=True)
-@cfg_option(required=True, help="Network .cfg file.")
-@weights_option(required=True, help="Trained .weights file.")
+@cfg_option(help="Network .cfg file.")
+@weights_option(help="Trained .weights file.")
+@model_options()
 @names_option()
 @click.option("--thresh", default=0.25, show_default=True, help="Confidence threshold.")
 @click.option("--nms", default=0.45, show_default=True, help="NMS IoU threshold (0: off).")
@@ -29,7 +32,8 @@ from enet4y2.cli.terminal import terminal
 @json_option(help="One JSON object per image (JSON lines).")
 @out_option("Write annotated copies of the images here.", hidden_aliases=("--save-dir",))
 @click.option("--verbose", is_flag=True, help="Show darknet's own output while it loads.")
-def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, verbose):
+def detect(images, cfg, weights, model, backend, device, names, thresh, nms, letterbox, as_json,
+           out, verbose):
     """Detect objects in IMAGE files, printing what darknet's
     `detector test -ext_output` prints (or JSON lines with --json).
 
@@ -39,13 +43,24 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, ve
           --weights enet4y2-coco_final.weights --names data/coco.names
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --json > dets.jsonl
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --out annotated/
+      enet4y2 detect dog.jpg --model enet4y2.onnx                 # ONNX Runtime, CPU
+      enet4y2 detect dog.jpg --model enet4y2.onnx --backend opencv
+      enet4y2 detect dog.jpg --model enet4y2.onnx --device cuda   # onnxruntime-gpu
+    \b
+    Every backend shares the binding's preprocessing and darknet's decoding and NMS,
+    so their detections agree (within float rounding of the engines' forward passes).
     """
     import time
 
+    backend = check_model_choice(backend, cfg=cfg, weights=weights, model=model,
+                                 device=device)
+    if backend == "darknet" and weights is None:
+        raise click.UsageError("--weights is required with --cfg (or give --model)")
+
     from enet4y2 import images as imgs
-    from enet4y2.darknet import Network
     from enet4y2.detect import output as det
     from enet4y2.errors import OutputError
+    from enet4y2.runtime import open_model
 
     images = [Path(p) for p in images]
     targets = {}
@@ -56,7 +71,8 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, ve
             raise OutputError(f"--out {out}: {exc.strerror} — choose a writable folder") \
                 from None
         targets = dict(zip(images, det.annotated_paths(images, out), strict=True))
-    with Network(cfg, weights, names=names, verbose=verbose) as net:
+    with open_model(cfg, weights, model=model, backend=backend, device=device, names=names,
+                    verbose=verbose) as net:
         progress = terminal.progress(transient=True) if len(images) > 10 else None
         task = progress.add_task("detecting", total=len(images)) if progress else None
         if progress:

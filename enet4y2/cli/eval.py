@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from enet4y2.cli.options import (
+    MODEL_BACKENDS,
     cfg_option,
     check_input_file,
+    check_model_choice,
     data_option,
     input_option,
     json_option,
+    model_options,
     out_option,
     weights_option,
 )
@@ -35,6 +38,10 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.command("eval")
 @weights_option(help="Detector weights to evaluate.")
 @cfg_option(show_default=DEFAULT_CFG, help="Detector cfg (with --weights).")
+@model_options(MODEL_BACKENDS + BACKENDS, backend_help=(
+    "Inference engine for --pycoco: darknet (--cfg/--weights), onnxruntime or opencv (an "
+    "exported --model; extra 'onnx'). Default: darknet, or onnxruntime with --model. "
+    "(pycocotools/faster-coco-eval here mean --cocoeval, as before.)"))
 @data_option()
 @input_option("--list", "list_path", kind="list",
               help="Image list to evaluate (default: valid= of --data).")
@@ -62,8 +69,9 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--name", help="This model's name in the table (default: the weights' stem).")
 @click.option("--only-detected-images", is_flag=True,
               help="Score only images with detections (the seed's method; inflates AP).")
-@click.option("--backend", type=click.Choice(BACKENDS), default="pycocotools",
-              show_default=True, help="COCOeval implementation (faster-coco-eval: extra 'fast').")
+@click.option("--cocoeval", type=click.Choice(BACKENDS), default=None,
+              help="COCOeval implementation: pycocotools (default) or faster-coco-eval "
+                   "(extra 'fast').")
 @click.option("--iou-thresh", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="darknet mAP: IoU threshold.")
 @click.option("--points", type=click.IntRange(0), default=0, show_default=True,
@@ -82,6 +90,7 @@ def eval_command(**options) -> None:
       enet4y2 eval --data my.data --cfg my.cfg --weights W --pycoco --darknet-map
       enet4y2 eval --results results/coco_results.json --gt instances_val2014.json \\
           --list 5k.txt --json
+      enet4y2 eval --data coco.data --model enet4y2.onnx --pycoco --gt instances.json
     \b
     The default evaluation scores every image of the list; --only-detected-images
     reproduces the seed's script and inflates AP. Judgement: 'even' when the two values,
@@ -92,6 +101,16 @@ def eval_command(**options) -> None:
     from enet4y2.cli.eval_render import run_and_render
 
     options["compare"] = _parse_compare(options["compare"])
+    engine, cocoeval = options.pop("backend"), options.pop("cocoeval")
+    if engine in BACKENDS:  # --backend once named the COCOeval implementation
+        if cocoeval not in (None, engine):
+            raise click.UsageError(f"--backend {engine} and --cocoeval {cocoeval} disagree")
+        engine, cocoeval = None, engine
+    options["backend"] = cocoeval or BACKENDS[0]
+    if options["model"] is not None or engine not in (None, "darknet") or options["device"]:
+        options["engine"] = check_model_choice(
+            engine, cfg=options["cfg"], weights=options["weights"], model=options["model"],
+            device=options["device"])
     if options["weights"] and not options["results"] and options["cfg"] is None:
         options["cfg"] = check_input_file(DEFAULT_CFG, "cfg", "--cfg")
     run_and_render(options)

@@ -120,3 +120,41 @@ def dir_option(default: str, help: str, *,
                         hidden_aliases=hidden_aliases, default=Path(default),
                         show_default=True, metavar="DIR",
                         type=click.Path(file_okay=False, path_type=Path), help=help)
+
+
+# Kept here (not imported) so `--help` does not load numpy; tests check they match
+# enet4y2.runtime.BACKENDS and enet4y2.runtime.DEVICES.
+MODEL_BACKENDS = ("darknet", "onnxruntime", "opencv")
+DEVICES = ("cpu", "cuda", "tensorrt")
+
+
+def model_options(backend_choices: tuple[str, ...] = MODEL_BACKENDS,
+                  backend_help: str = "") -> Callable[[F], F]:
+    """`--model M.onnx --backend B --device D`: which engine runs the detector."""
+    def decorate(f: F) -> F:
+        f = click.option("--device", type=click.Choice(DEVICES), default=None,
+                         help="onnxruntime: execution provider (cpu; cuda and tensorrt "
+                              "with onnxruntime-gpu); opencv: cpu or cuda. "
+                              "Default: cpu.")(f)
+        f = click.option("--backend", "backend", type=click.Choice(backend_choices),
+                         default=None, help=backend_help or (
+                             "Inference engine: darknet (--cfg/--weights), onnxruntime or "
+                             "opencv (an exported --model; extra 'onnx'). Default: darknet, "
+                             "or onnxruntime with --model."))(f)
+        return input_option("--model", kind="model",
+                            help="An .onnx made by `enet4y2 export` (instead of "
+                                 "--cfg/--weights).")(f)
+    return decorate
+
+
+def check_model_choice(backend: str | None, *, cfg, weights, model, device) -> str:
+    """The engine to use; a combination that cannot work is a click usage error."""
+    from enet4y2.errors import UsageError
+    from enet4y2.runtime.models import check_choice, default_backend
+
+    backend = backend or default_backend(model)
+    try:
+        check_choice(backend, cfg=cfg, weights=weights, model=model, device=device)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    return backend

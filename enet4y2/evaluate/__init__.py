@@ -3,7 +3,8 @@ darknet's own mAP run, and the seed's comparison table.
 
 Pure logic lives in `results`, `yolo_gt`, `table`, `darknet_map.parse_map_output`;
 `inference` runs the binding over an image list; `run` is the pipeline the CLI calls.
-May import: foundations, `enet4y2.data`, `enet4y2.cfg` and the binding (`enet4y2.darknet`).
+May import: foundations, `enet4y2.data`, `enet4y2.cfg`, the binding (`enet4y2.darknet`)
+and `enet4y2.runtime` (a model on any backend).
 """
 
 from __future__ import annotations

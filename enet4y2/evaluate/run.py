@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enet4y2.cfg import load_cfg
 from enet4y2.darknet import Network, ensure_built
 from enet4y2.data import files as datafile
 from enet4y2.errors import DataError, MissingFileError
@@ -23,6 +22,8 @@ from enet4y2.evaluate.results import (
 )
 from enet4y2.evaluate.table import EVEN_WITHIN, comparison_table
 from enet4y2.fileio import atomic_write_json, refuse_overwrite, strict
+from enet4y2.runtime import open_model
+from enet4y2.runtime.models import require_engine
 
 ONLY_DETECTED_WARNING = (
     "--only-detected-images scores only images with at least one detection (the seed's "
@@ -77,21 +78,28 @@ def prepare(data_path: str | os.PathLike | None, list_path: str | os.PathLike | 
     return EvalSetup(image_paths, names, gt, ids, "YOLO labels", warnings)
 
 
-def infer_results(setup: EvalSetup, cfg: str | os.PathLike, weights: str | os.PathLike, *,
-                  batch: int = 1, thresh: float = 0.005, letterbox: bool = False,
+def infer_results(setup: EvalSetup, cfg: str | os.PathLike | None,
+                  weights: str | os.PathLike | None, *, batch: int = 1, thresh: float = 0.005,
+                  letterbox: bool = False, model: str | os.PathLike | None = None,
+                  engine: str | None = None, device: str | None = None,
                   progress: Progress | None = None) -> list[dict]:
-    """Run the model over the list through the binding; COCO results with GT ids."""
-    for what, path in (("cfg", cfg), ("weights", weights)):
-        if not Path(path).is_file():
+    """Run the model over the list (the binding, or an exported `model` on `engine`);
+    COCO results with GT ids."""
+    for what, path in (("cfg", cfg), ("weights", weights), ("model", model)):
+        if path is not None and not Path(path).is_file():
             raise MissingFileError(f"{what} {path} not found; check the path")
     category_ids = category_map((c["id"] for c in setup.gt["categories"]),
                                 len(setup.gt["categories"]))
-    # like darknet's map: the cfg's letter_box=1 wins
-    letterbox = letterbox or load_cfg(cfg).net.options.get("letter_box", "0") not in ("", "0")
     results: list[dict] = []
     total = len(setup.image_paths)
     done = 0
-    with Network(str(cfg), str(weights), batch=batch) as net:
+    if model is None:
+        net = Network(str(cfg), str(weights), batch=batch)
+    else:
+        net = open_model(model=model, backend=engine, device=device, batch=batch)
+    with net:
+        # like darknet's map: the cfg's letter_box=1 wins
+        letterbox = letterbox or net.letterbox_default
         if net.classes != len(category_ids):
             category_map(category_ids, net.classes)  # raises the one-line mismatch error
 
@@ -210,19 +218,23 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
              map_out=None, compare: Sequence[tuple[str, str]] = (), name: str | None = None,
              only_detected_images: bool = False, backend: str = "pycocotools",
              iou_thresh: float = 0.5, points: int = 0, even_within: float = EVEN_WITHIN,
+             model=None, engine: str | None = None, device: str | None = None,
              progress: StageProgress | None = None) -> dict:
     """Everything `enet4y2 eval` does, as one call returning a report dict:
     {"darknet_map": {...} | None, "pycoco": {...} | None, "table": {...} | None,
      "written": [paths], "warnings": [...]}. Inputs are checked before any long run.
     Files are written only where asked: `out` (a folder, see `OUT_FILES`) or the single
-    files `json_out`, `stats_out`, `map_out` (which win over `out`)."""
+    files `json_out`, `stats_out`, `map_out` (which win over `out`). `model` (an exported
+    .onnx) runs on `engine` (onnxruntime by default, or opencv) instead of the binding;
+    `backend` is the COCOeval implementation."""
     written_to = output_paths(out, json_out=json_out, stats_out=stats_out, map_out=map_out)
     json_out, stats_out, map_out = (written_to[key] for key in OUT_FILES)
 
     def stage(label: str) -> Progress | None:
         return (lambda done, total: progress(label, done, total)) if progress else None
 
-    inputs = [weights, cfg, data, list_path, gt, results, *(path for _, path in compare)]
+    inputs = [weights, cfg, model, data, list_path, gt, results,
+              *(path for _, path in compare)]
     outputs = [("--json-out", json_out), ("--stats-out", stats_out), ("--map-out", map_out)]
     for i, (flag, output) in enumerate(outputs):
         if output:
@@ -231,13 +243,16 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
 
     if results or pycoco:
         cocoeval.load_backend(backend)  # a missing extra fails now, not after inference
+    if model is not None and not results:
+        require_engine(engine or "onnxruntime")
     loaded = [(ref_name, *cocoeval.load_stats_record(path)) for ref_name, path in compare]
     references = [(ref_name, stats) for ref_name, stats, _ in loaded]
     report: dict = {"darknet_map": None, "pycoco": None, "table": None, "written": [],
                     "warnings": []}
     if results:
-        if weights:
-            raise DataError("give either --results (score a file) or --weights (run a model)")
+        if weights or model:
+            raise DataError("give either --results (score a file) or --weights/--model (run "
+                            "a model)")
         if not gt:
             raise DataError("--results needs --gt, the COCO instances file it refers to")
         if darknet_map:
@@ -249,12 +264,16 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
             progress=stage(f"COCOeval ({backend})"))
         name = name or Path(results).stem
     else:
-        if not weights:
-            raise DataError("give --weights (run a model) or --results with --gt (score a file)")
-        for what, path in (("cfg", cfg), ("weights", weights)):
-            if not Path(path).is_file():
+        if not weights and not model:
+            raise DataError("give --weights or --model (run a model) or --results with --gt "
+                            "(score a file)")
+        for what, path in (("cfg", cfg), ("weights", weights), ("model", model)):
+            if path is not None and not Path(path).is_file():
                 raise MissingFileError(f"{what} {path} not found; check the path")
-        if pycoco:
+        if model is not None and (darknet_map or not pycoco):
+            raise DataError("an exported --model is evaluated with --pycoco; darknet's mAP "
+                            "run needs --cfg and --weights")
+        if pycoco and model is None:
             ensure_built()  # not built: say so before reading labels or running darknet
         run_map = darknet_map or not pycoco
         if run_map and not data:
@@ -270,14 +289,15 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
         if setup is not None:
             report["warnings"].extend(setup.warnings)
             detections = infer_results(setup, cfg, weights, batch=batch, thresh=thresh,
-                                       letterbox=letterbox, progress=stage("detect"))
+                                       letterbox=letterbox, model=model, engine=engine,
+                                       device=device, progress=stage("detect"))
             if json_out:
                 report["written"].append(str(save_results(json_out, detections)))
             report["pycoco"] = score(setup.gt, detections, setup.image_ids,
                                      only_detected_images=only_detected_images,
                                      backend=backend, progress=stage(f"COCOeval ({backend})"))
             report["pycoco"]["gt"] = setup.gt_source
-        name = name or Path(weights).stem
+        name = name or Path(weights or model).stem
     if report["pycoco"] is not None:
         stats = report["pycoco"]["stats"]
         report["warnings"].extend(report["pycoco"].pop("warnings"))
