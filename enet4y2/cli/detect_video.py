@@ -58,6 +58,7 @@ def run(model: Any, args: list[str], *, thresh: float, nms: float,
     from enet4y2.video import outputs
     from enet4y2.video.pipeline import detect_video
 
+    _quiet_decoders()
     run_ = detect_video(model, args, thresh=thresh, nms=nms, letterbox=letterbox,
                         keep_frames=out is not None, track=track, queue_size=queue_size,
                         reconnect=reconnect, on_event=terminal.info)
@@ -93,8 +94,19 @@ def run(model: Any, args: list[str], *, thresh: float, nms: float,
                 written = sink.close()
                 if written is not None:
                     terminal.info(f"wrote {written} ({sink.frames} frames)")
-    if not as_json:
-        terminal.info(view.summary())
+    terminal.info(view.summary())
+
+
+def _quiet_decoders() -> None:
+    """FFmpeg's and OpenCV's own warnings (a stream that ends, a backend probe) would
+    interleave with progress; what matters is reported in our own lines. ENET4Y2_DEBUG=1
+    keeps them."""
+    if os.environ.get("ENET4Y2_DEBUG", "") not in ("", "0"):
+        return
+    import cv2
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read on first open
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class _Progress:
