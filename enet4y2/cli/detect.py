@@ -61,6 +61,7 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, tr
     images = [Path(p) for p in images if not is_video_source(p)]
     if (track or mot or reconnect) and not videos:
         raise click.UsageError("--track, --mot and --reconnect are for video sources")
+    sources = detect_video.sources(videos, mot) if videos else []
     targets = {}
     if out:
         try:
@@ -93,6 +94,6 @@ def detect(images, cfg, weights, names, thresh, nms, letterbox, as_json, out, tr
             if progress:
                 progress.stop()
         if videos:
-            detect_video.run(net, videos, thresh=thresh, nms=nms, letterbox=letterbox,
+            detect_video.run(net, sources, thresh=thresh, nms=nms, letterbox=letterbox,
                              as_json=as_json, out=out, mot=mot, track=track,
                              reconnect=reconnect, queue_size=queue_size)

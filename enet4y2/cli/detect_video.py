@@ -51,21 +51,33 @@ def video_options(func: F) -> F:
     return func
 
 
-def run(model: Any, args: list[str], *, thresh: float, nms: float,
+def sources(args: list, mot: Path | None) -> list:
+    """The video sources the arguments name (`.streams` expanded), checked before the
+    model loads: a missing file or a bad option combination stops here. `Source`s given
+    are kept as they are."""
+    from enet4y2.video.sources import Source, parse_sources
+
+    found = [a for a in args if isinstance(a, Source)]
+    found += parse_sources([a for a in args if not isinstance(a, Source)])
+    if mot is not None and len(found) > 1:
+        raise click.UsageError(f"--mot {mot}: one MOT file holds one video source, "
+                               f"{len(found)} were given")
+    return found
+
+
+def run(model: Any, args: list, *, thresh: float, nms: float,
         letterbox: bool | None, as_json: bool, out: Path | None, mot: Path | None,
         track: bool, reconnect: int, queue_size: int) -> None:
-    """Detect on the video sources in `args` with `model`, writing what was asked."""
+    """Detect on the video sources in `args` (`Source`s, or arguments as typed) with
+    `model`, writing what was asked."""
     from enet4y2.video import outputs
     from enet4y2.video.pipeline import detect_video
 
     _quiet_decoders()
-    run_ = detect_video(model, args, thresh=thresh, nms=nms, letterbox=letterbox,
-                        keep_frames=out is not None, track=track, queue_size=queue_size,
-                        reconnect=reconnect, on_event=terminal.info)
+    run_ = detect_video(model, sources(args, mot), thresh=thresh, nms=nms,
+                        letterbox=letterbox, keep_frames=out is not None, track=track,
+                        queue_size=queue_size, reconnect=reconnect, on_event=terminal.info)
     with run_:
-        if mot is not None and len(run_.sources) > 1:
-            raise click.UsageError(f"--mot {mot}: one MOT file holds one video source, "
-                             f"{len(run_.sources)} were given")
         paths = outputs.video_paths(run_.sources, out) if out is not None else {}
         sinks = {}
         mot_file = outputs.MotFile(mot) if mot is not None else None
@@ -119,7 +131,9 @@ class _Progress:
         self.live = any(r.source.live for r in run_.readers)
         self.progress = terminal.progress(transient=True)
         self.task = self.progress.add_task("video", total=self.total)
-        self.progress.start()
+        self.shown = terminal.err.is_terminal  # no bar's remains in a log or a pipe
+        if self.shown:
+            self.progress.start()
         self.t0 = time.perf_counter()
         self.last = 0.0
 
@@ -137,7 +151,8 @@ class _Progress:
             self.progress.update(self.task, description=text)
 
     def stop(self) -> None:
-        self.progress.stop()
+        if self.shown:
+            self.progress.stop()
 
     def summary(self) -> str:
         text = f"{self.run.frames} frames, {self.rate():.1f} frames/s"
