@@ -54,6 +54,25 @@ def test_each_frames_box_is_that_frames_object(small_detector, tmp_path, queue_s
                 assert _centre_distance(box, own) < _centre_distance(box, truth[other])
 
 
+def test_several_sources_in_one_batch_stay_apart_and_aligned(small_detector, tmp_path):
+    """A `.streams` file of two clips, detected two frames per forward pass: each
+    result carries its own source's frame, in that source's order."""
+    paths_ = zigzag(30)
+    shifted = [Obj(1, 0, o.x, o.y, o.size) for o in paths_[7:]] + paths_[:7]
+    truths = {"a.mp4": paths_, "b.mp4": shifted[:24]}  # b is shorter: a runs on alone
+    listing = tmp_path / "two.streams"
+    listing.write_text("".join(f"{write_clip(tmp_path / n, [[o] for o in t])}\n"
+                               for n, t in truths.items()))
+    with Network(small_detector.cfg, small_detector.weights, batch=2) as net:
+        results = list(detect_video(net, [str(listing)], thresh=0.3))
+    for name, truth in truths.items():
+        mine = [r for r in results if r.source.endswith(name)]
+        assert [r.index for r in mine] == list(range(len(truth)))
+        for r in mine:
+            box = r.detections.boxes[int(np.argmax(r.detections.scores))]
+            assert _iou(box, truth[r.index]) > 0.6, (name, r.index)
+
+
 def test_tracking_keeps_each_objects_id(small_detector, tmp_path):
     mm = pytest.importorskip("motmetrics", reason="pip install 'enet4y2[test]'")
     pytest.importorskip("trackers", reason="pip install 'enet4y2[trackers]'")
