@@ -167,3 +167,44 @@ def test_a_udp_mpegts_stream_from_ffmpeg(cli, small_detector):
     assert 25 <= read <= 75  # up to 3 s at 25 frames/s, from when the reader joined
     assert {(r["width"], r["height"]) for r in records} == {(96, 80)}
     assert "stream ended after" in result.stderr
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None,
+                    reason="ffmpeg not installed (apt-get install ffmpeg)")
+def test_an_rtsp_stream_from_ffmpeg(small_detector, tmp_path):
+    """RTSP over loopback, interleaved RTP over TCP. FFmpeg serves no RTSP playback, so
+    the roles turn: OpenCV's FFmpeg demuxer listens (`rtsp_flags=listen`, through
+    OPENCV_FFMPEG_CAPTURE_OPTIONS) and `ffmpeg -f rtsp` publishes to it."""
+    url = f"rtsp://127.0.0.1:{_free_tcp_port()}/live"
+    env = {**os.environ, "OPENCV_FFMPEG_CAPTURE_OPTIONS":
+           "rtsp_flags;listen|rtsp_transport;tcp|listen_timeout;60"}
+    detect = subprocess.Popen(
+        [sys.executable, "-m", "enet4y2", "detect", url, *_model(small_detector), "--json",
+         "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env)
+    try:
+        for _ in range(100):  # until the listener is up
+            publish = subprocess.run(
+                ["ffmpeg", "-hide_banner", "-loglevel", "quiet", "-re", "-f", "lavfi", "-i",
+                 "testsrc=size=96x80:rate=25", "-t", "3", "-c:v", "mpeg4", "-f", "rtsp",
+                 "-rtsp_transport", "tcp", url], timeout=60, check=False)
+            if publish.returncode == 0:
+                break
+            time.sleep(0.3)
+        assert publish.returncode == 0
+        out, err = detect.communicate(timeout=120)
+    finally:
+        detect.kill()
+    assert detect.returncode == 0, err
+    records = _records(out)
+    assert len(records) + records[-1]["dropped"] == 75  # 3 s at 25 frames/s, all counted
+    assert {(r["width"], r["height"]) for r in records} == {(96, 80)}
+    port = url.split(":")[2].split("/")[0]
+    video = tmp_path / "out" / f"127.0.0.1_{port}_live.mp4"
+    assert _video(video)[0] == len(records) and _video(video)[2:] == (96, 80)
