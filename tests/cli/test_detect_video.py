@@ -16,7 +16,7 @@ import time
 import cv2
 import pytest
 
-from tests.video.clips import background, render, write_clip, zigzag
+from tests.video.clips import background, render, two_tracks, write_clip, zigzag
 from tests.video.mjpeg import MjpegServer
 
 pytestmark = pytest.mark.darknet
@@ -208,3 +208,29 @@ def test_an_rtsp_stream_from_ffmpeg(small_detector, tmp_path):
     port = url.split(":")[2].split("/")[0]
     video = tmp_path / "out" / f"127.0.0.1_{port}_live.mp4"
     assert _video(video)[0] == len(records) and _video(video)[2:] == (96, 80)
+
+
+def test_track_puts_ids_in_json_and_mot(cli, small_detector, tmp_path):
+    pytest.importorskip("trackers", reason="pip install 'enet4y2[trackers]'")
+    clip = write_clip(tmp_path / "two.mp4", two_tracks(30))
+    mot = tmp_path / "two.txt"
+    result = cli.ok("detect", clip, *_model(small_detector), "--json", "--track", "--mot",
+                    mot)
+    records = _records(result.stdout)
+    late = [d for r in records[5:] for d in r["detections"] if d["track_id"] is not None]
+    assert len(late) >= 45 and {d["track_id"] for d in late} == {1, 2}  # stray boxes: None
+    by_class = {d["class_id"]: set() for d in late}
+    for d in late:
+        by_class[d["class_id"]].add(d["track_id"])
+    assert sorted(map(len, by_class.values())) == [1, 1]  # one id per class's object
+    mot_ids = {int(line.split(",")[1]) for line in mot.read_text().splitlines()}
+    assert mot_ids <= {-1, 1, 2} and {1, 2} <= mot_ids
+
+
+def test_track_without_the_extra_names_it(cli, small_detector, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trackers", None)  # as if not installed
+    clip = write_clip(tmp_path / "c.mp4", [[o] for o in zigzag(3)])
+    result = cli("detect", clip, *_model(small_detector), "--track")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("error: --track needs trackers, which is not "
+                                     "installed — pip install 'enet4y2[trackers]'")
