@@ -92,9 +92,11 @@ def main() -> None:
         return rate
 
     rates: dict[str, list[float]] = {"inference": [], "video": []}
-    for _ in range(args.rounds):
+    for i in range(args.rounds):
         rates["inference"].append(inference())
         rates["video"].append(video())
+        print(f"  round {i + 1}: inference {rates['inference'][-1]:.2f} frames/s, "
+              f"video {rates['video'][-1]:.2f} frames/s", flush=True)
     med = {k: statistics.median(v) for k, v in rates.items()}
     print(f"cfg {args.cfg.name} {net.width}x{net.height}, clip {width}x{height} "
           f"{len(frames)} frames (mp4v), {args.rounds} interleaved rounds, median frames/s")

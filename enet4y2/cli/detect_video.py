@@ -15,6 +15,7 @@ import click
 
 from enet4y2.cli.options import check_input_file
 from enet4y2.cli.terminal import terminal
+from enet4y2.errors import OutputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,6 +75,12 @@ def run(model: Any, args: list, *, thresh: float, nms: float,
     from enet4y2.video.pipeline import detect_video
 
     _quiet_decoders()
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"--out {out}: {exc.strerror} — choose a writable folder") \
+                from None
     run_ = detect_video(model, sources(args, mot), thresh=thresh, nms=nms,
                         letterbox=letterbox, keep_frames=out is not None, track=track,
                         queue_size=queue_size, reconnect=reconnect, on_event=terminal.info)
