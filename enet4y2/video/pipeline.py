@@ -60,20 +60,20 @@ class VideoRun:
         self._detect_args = {"thresh": thresh, "nms": nms, "letterbox": letterbox}
         self.keep_frames = keep_frames
         self.readers: list[Reader] = []
+        self.trackers = None
         try:
             for source in self.sources:
                 self.readers.append(Reader(source, queue_size=queue_size,
                                            reconnect=reconnect, backoff=backoff,
                                            on_event=on_event))
+            if track:
+                from enet4y2.video.track import ClassTracker
+
+                self.trackers = {r.source.name: ClassTracker(r.fps or 30.0)
+                                 for r in self.readers}
         except BaseException:
             self.close()
             raise
-        self.trackers = None
-        if track:
-            from enet4y2.video.track import ClassTracker
-
-            self.trackers = {r.source.name: ClassTracker(r.fps or 30.0)
-                             for r in self.readers}
         self._started = False
         self.frames = 0
         self.started_at = time.perf_counter()

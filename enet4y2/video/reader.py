@@ -96,7 +96,9 @@ class Reader:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        if self._thread.is_alive():
+        if self._thread.ident is None:  # never started: the capture is still ours
+            self._cap.release()
+        elif self._thread.is_alive():
             self._thread.join(timeout=5)
 
     # -- producer side -----------------------------------------------------------------
