@@ -53,6 +53,10 @@ class ImageError(Enet4y2Error, ValueError):
     """An image that cannot be decoded or an array of the wrong shape/dtype."""
 
 
+class VideoError(Enet4y2Error, OSError):
+    """A video file, stream or camera that cannot be opened, or that breaks while read."""
+
+
 class DataError(Enet4y2Error, ValueError):
     """A data file, list, label or results file that darknet (or COCOeval) would choke on."""
 

@@ -51,3 +51,13 @@ def tiny_detector():
     from tests.tiny import build_tiny_detector
 
     return build_tiny_detector()
+
+
+@pytest.fixture(scope="session")
+def small_detector():
+    """The demo's small detector (`cfg --tiny`), trained by darknet (see tests/small.py)."""
+    if not paths.darknet_built():
+        pytest.skip(NOT_BUILT)
+    from tests.small import build_small_detector
+
+    return build_small_detector()

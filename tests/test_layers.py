@@ -21,6 +21,7 @@ LAYER = {
     "data": 1, "cfg": 1, "weights": 1, "log": 1,
     "darknet": 2, "export": 2, "runtime": 2,
     "build": 3, "fetch": 3, "train": 3, "evaluate": 3, "detect": 3, "modelfiles": 3,
+    "video": 3,
     "demo": 3, "slurm": 3,
     "cli": 4, "__main__": 4,
 }
@@ -35,6 +36,7 @@ ALLOWED = {
     "train": {"data", "cfg", "weights", "log", "build"},
     "evaluate": {"data", "cfg", "darknet", "runtime"},
     "detect": {"darknet"},
+    "video": {"detect", "darknet"},
     "modelfiles": {"cfg", "data", "weights"},
     "demo": {"data"},
     "slurm": {"train", "cfg", "data", "weights", "log"},

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from enet4y2.cli.detect_video import SourceParam, video_options
 from enet4y2.cli.options import (
     cfg_option,
     check_model_choice,
-    input_argument,
     json_option,
     model_options,
     names_option,
@@ -19,8 +19,8 @@ from enet4y2.cli.options import (
 from enet4y2.cli.terminal import terminal
 
 
-@click.command(short_help="Detect objects in images with a darknet or exported model.")
-@input_argument("images", "image", nargs=-1, required=True)
+@click.command(short_help="Detect objects in images, videos and streams (darknet or ONNX).")
+@click.argument("images", metavar="SOURCE...", nargs=-1, required=True, type=SourceParam())
 @cfg_option(help="Network .cfg file.")
 @weights_option(help="Trained .weights file.")
 @model_options()
@@ -30,12 +30,16 @@ from enet4y2.cli.terminal import terminal
 @click.option("--letterbox/--no-letterbox", default=None,
               help="Letterbox instead of stretching (default: the cfg's letter_box).")
 @json_option(help="One JSON object per image (JSON lines).")
-@out_option("Write annotated copies of the images here.", hidden_aliases=("--save-dir",))
+@out_option("Write annotated copies of the images (and videos, as mp4) here.",
+            hidden_aliases=("--save-dir",))
+@video_options
 @click.option("--verbose", is_flag=True, help="Show darknet's own output while it loads.")
 def detect(images, cfg, weights, model, backend, device, names, thresh, nms, letterbox, as_json,
-           out, verbose):
-    """Detect objects in IMAGE files, printing what darknet's
-    `detector test -ext_output` prints (or JSON lines with --json).
+           out, track, mot, reconnect, queue_size, verbose):
+    """Detect objects in SOURCEs: image files, printing what darknet's
+    `detector test -ext_output` prints (or JSON lines with --json); video files,
+    cameras (0, /dev/video0), rtsp/http(s)/udp streams and .streams files (one URL a
+    line), one JSON line per frame with --json, an annotated mp4 per video with --out.
 
     \b
     Examples:
@@ -43,6 +47,9 @@ def detect(images, cfg, weights, model, backend, device, names, thresh, nms, let
           --weights enet4y2-coco_final.weights --names data/coco.names
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --json > dets.jsonl
       enet4y2 detect imgs/*.jpg --cfg my.cfg --weights my.weights --out annotated/
+      enet4y2 detect clip.mp4 --cfg my.cfg --weights my.weights --out annotated/ --json
+      enet4y2 detect rtsp://cam/live --cfg my.cfg --weights my.weights --track \\
+          --reconnect 5 --json
       enet4y2 detect dog.jpg --model enet4y2.onnx                 # ONNX Runtime, CPU
       enet4y2 detect dog.jpg --model enet4y2.onnx --backend opencv
       enet4y2 detect dog.jpg --model enet4y2.onnx --device cuda   # onnxruntime-gpu
@@ -58,11 +65,17 @@ def detect(images, cfg, weights, model, backend, device, names, thresh, nms, let
         raise click.UsageError("--weights is required with --cfg (or give --model)")
 
     from enet4y2 import images as imgs
+    from enet4y2.cli import detect_video
     from enet4y2.detect import output as det
     from enet4y2.errors import OutputError
     from enet4y2.runtime import open_model
+    from enet4y2.video import is_video_source
 
-    images = [Path(p) for p in images]
+    videos = [p for p in images if is_video_source(p)]
+    images = [Path(p) for p in images if not is_video_source(p)]
+    if (track or mot or reconnect) and not videos:
+        raise click.UsageError("--track, --mot and --reconnect are for video sources")
+    sources = detect_video.sources(videos, mot) if videos else []
     targets = {}
     if out:
         try:
@@ -95,3 +108,7 @@ def detect(images, cfg, weights, model, backend, device, names, thresh, nms, let
         finally:
             if progress:
                 progress.stop()
+        if videos:
+            detect_video.run(net, sources, thresh=thresh, nms=nms, letterbox=letterbox,
+                             as_json=as_json, out=out, mot=mot, track=track,
+                             reconnect=reconnect, queue_size=queue_size)

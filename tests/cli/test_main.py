@@ -48,7 +48,7 @@ def test_no_arguments_shows_the_help(cli):
     (["cfg", "--bogus"], "No such option", "enet4y2 cfg"),
     (["fetch-coco", "--jobs", "99"], "Invalid value for '--jobs': 99 is not in the range",
      "enet4y2 fetch-coco"),
-    (["detect"], "Missing argument 'IMAGES...'", "enet4y2 detect"),
+    (["detect"], "Missing argument 'SOURCE...'", "enet4y2 detect"),
     (["fetch-weights", "--retries"], "Option '--retries' requires an argument",
      "enet4y2 fetch-weights"),
     (["cfg", "show"], "Missing argument 'PATH'", "enet4y2 cfg show"),
