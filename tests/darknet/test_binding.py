@@ -45,16 +45,19 @@ def test_low_level_load_predict_release(tmp_path):
     low.release(net)
 
 
-def test_forward_returns_layer_outputs_as_darknet_holds_them(tiny_detector):
+def test_forward_returns_layer_outputs_as_darknet_holds_them(tmp_path):
+    from benchmarks.plausible_weights import write_plausible_weights
     from enet4y2.cfg import infer
     from enet4y2.darknet import Network
 
-    cfg = tiny_detector.cfg
+    cfg = tmp_path / "t.cfg"
+    cfg.write_text(write_cfg(tiny_cfg()))
+    weights = write_plausible_weights(tiny_cfg(), tmp_path / "t.weights")
     model = infer(tiny_cfg())
     yolo = [layer.index for layer in model.layers if layer.type == "yolo"]
     rng = np.random.default_rng(0)
     inputs = rng.random((2, 3, 64, 64), dtype=np.float32)
-    with Network(cfg, tiny_detector.weights, batch=2) as net:
+    with Network(cfg, weights, batch=2) as net:
         outs = net.forward(inputs, yolo)
         again = net.forward(inputs[1:], yolo)
         with pytest.raises(ValueError):
