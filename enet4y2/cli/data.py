@@ -87,7 +87,7 @@ def import_command(src: Path, fmt: str, out: Path, images: Path | None, classes:
     opts = ImportOptions(fmt, src, out, images, Path(names) if names else None,
                          Path(classes) if classes else None, drop_unknown, include_crowd,
                          keep_difficult, parse_split(split), seed, link, force)
-    with terminal.progress() as progress:
+    with terminal.progress(transient=True) as progress:
         tasks: dict[str, object] = {}
 
         def tell(stage: str, done: int, total: int) -> None:
