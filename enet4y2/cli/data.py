@@ -127,3 +127,8 @@ def _show_import(report) -> None:
                       f"(first: {report.missing_images[0]})")
     terminal.line(f"data file: {report.out / 'obj.data'}")
     terminal.line(f"ground truth for eval --gt: {report.out / 'valid_gt.json'}")
+
+
+from enet4y2.cli.data_check import check  # noqa: E402
+
+data.add_command(check)
