@@ -74,11 +74,12 @@ from enet4y2.cli.detect import detect  # noqa: E402
 from enet4y2.cli.doctor import doctor  # noqa: E402
 from enet4y2.cli.eval import eval_command  # noqa: E402
 from enet4y2.cli.fetch_coco import fetch_coco  # noqa: E402
+from enet4y2.cli.fetch_voc import fetch_voc  # noqa: E402
 from enet4y2.cli.fetch_weights import fetch_weights  # noqa: E402
 from enet4y2.cli.train import train  # noqa: E402
 from enet4y2.cli.watch import watch  # noqa: E402
 from enet4y2.cli.weights import weights  # noqa: E402
 
 for _command in (build, cfg, data, demo, detect, doctor, eval_command, fetch_coco,
-                 fetch_weights, train, watch, weights):
+                 fetch_voc, fetch_weights, train, watch, weights):
     main.add_command(_command)
