@@ -7,13 +7,17 @@ import click
 from enet4y2.cli.options import input_argument, input_option, json_option, names_option
 from enet4y2.cli.terminal import PlainTable, labelled, terminal
 
-_GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "learning_rate",
-             "burn_in", "output")
+_GENERATE = ("classes", "names", "voc", "anchors", "anchors_from", "max_batches",
+             "learning_rate", "burn_in", "output")
+VOC_CLASSES = 20  # enet4y2.data.voc.VOC_NAMES
 
 
 @click.group("cfg", invoke_without_command=True, no_args_is_help=True)
 @click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default 80).")
 @names_option(help="A .names file; its line count sets --classes.")
+@click.option("--voc", is_flag=True, help="Pascal VOC: 20 classes (voc.names from "
+              "fetch-voc); the layout of the seed's enet4y2-voc.cfg, which "
+              "`fetch-weights enet4y2-voc` fits.")
 @click.option("--width", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--height", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--heads", type=click.IntRange(2, 4), default=4, show_default=True,
@@ -34,7 +38,7 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
 @json_option(help="Print a JSON summary on stdout.")
 @click.pass_context
-def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, anchors_from,
+def cfg(ctx: click.Context, classes, names, voc, width, height, heads, anchors, anchors_from,
         num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
         as_json) -> None:
     """Write a B0-4Y detector cfg, or inspect one (`show`, `check`).
@@ -44,11 +48,13 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
       enet4y2 cfg --classes 3 -o my.cfg              # enet4y2, 3 classes, 416x416
       enet4y2 cfg --names obj.names --width 608 --height 608 -o obj.cfg
       enet4y2 cfg --heads 2 -o enet.cfg              # the enet-coco layout
+      enet4y2 cfg --voc -o enet4y2-voc.cfg           # Pascal VOC, 20 classes
       enet4y2 cfg --classes 3 --anchors-from obj.data -o my.cfg
       enet4y2 cfg show cfg/enet4y2-coco.cfg
       enet4y2 cfg check my.cfg
     """
-    given = {k: v for k, v in locals().items() if k in _GENERATE and v is not None}
+    given = {k: v for k, v in locals().items()
+             if k in _GENERATE and v is not None and v is not False}
     if ctx.invoked_subcommand is not None:
         if given:
             terminal.abort(f"--{next(iter(given)).replace('_', '-')} is for generating a "
@@ -56,6 +62,10 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
         return
     if output is None:
         terminal.abort("nothing to write — give -o OUT.cfg (or use `cfg show`/`cfg check`)")
+    if voc:
+        if classes is not None or names is not None:
+            raise click.UsageError("--voc sets the 20 VOC classes — drop --classes/--names")
+        classes = VOC_CLASSES
     from enet4y2.modelfiles import generate
 
     with terminal.progress(transient=True) as bar:
