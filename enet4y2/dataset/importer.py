@@ -18,7 +18,7 @@ import posixpath
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from enet4y2.data import annotations as ann
 from enet4y2.data.files import data_file_text, label_path, read_names
@@ -80,8 +80,8 @@ def output_name(file: str) -> str:
     """Where an image goes under OUT/images: its relative path, normalized; absolute
     paths and paths leaving the image folder keep only their file name."""
     rel = posixpath.normpath(file.replace("\\", "/"))
-    if PurePosixPath(rel).is_absolute() or rel.startswith("../") or rel in ("..", "."):
-        return PurePosixPath(rel).name
+    if rel.startswith(("/", "../")) or rel in ("..", "."):
+        return posixpath.basename(rel)
     return rel
 
 
@@ -97,11 +97,10 @@ def _check_out(out: Path, force: bool) -> None:
                               "refusing to replace it — choose a new folder")
 
 
-def _place(source: Path, target: Path, link: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _place(source: str, target: str, link: str) -> None:
     try:
         if link == "symlink":
-            os.symlink(source.resolve(), target)
+            os.symlink(source, target)
         elif link == "hardlink":
             os.link(source, target)
         else:
@@ -124,12 +123,14 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
     wanted = read_names(opts.classes, "check --classes") if opts.classes else None
     names, index = ann.class_mapping(source.classes, wanted, opts.drop_unknown)
 
-    images, paths, missing = [], [], []
+    # Strings, not Paths, in the per-image loops: at 100k images pathlib's parsing costs
+    # more than the file-system calls (benchmarks/bench_import.py).
+    root = os.path.abspath(located.images_root)
+    images, paths, names_out, missing = [], [], [], []
     seen: dict[str, str] = {}
     for image in source.images:
-        path = Path(image.file)
-        path = path if path.is_absolute() else located.images_root / path
-        if not path.is_file():
+        path = os.path.join(root, image.file)  # an absolute image.file stays as it is
+        if not os.path.isfile(path):
             missing.append(image.file)
             continue
         name = output_name(image.file)
@@ -139,6 +140,7 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
         seen[name] = image.file
         images.append(image)
         paths.append(path)
+        names_out.append(name)
     if not images:
         where = located.images_root
         raise DataError(f"none of the {len(source.images)} annotated images was found under "
@@ -152,15 +154,23 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
     staging = out.parent / f".{out.name}.partial"
     if staging.exists():
         shutil.rmtree(staging)  # an interrupted earlier run: start it again
-    names_out = [output_name(im.file) for im in images]
-    final_paths = [str(out / "images" / n) for n in names_out]
+    out_s, stage_s = str(out), str(staging)
+    final_paths = [f"{out_s}/images/{n}" for n in names_out]
+    made: set[str] = set()
     total = len(images)
-    for i, (image, path) in enumerate(zip(images, paths, strict=True)):
-        target = staging / "images" / names_out[i]
-        _place(path, target, opts.link)
-        label = staging / Path(label_path(final_paths[i])).relative_to(out)
-        label.parent.mkdir(parents=True, exist_ok=True)
-        with open(label, "w") as fh:
+    for i, image in enumerate(images):
+        final = final_paths[i]
+        label = label_path(final)
+        if not label.startswith(out_s + "/"):  # darknet's rule rewrote part of --out itself
+            raise OutputError(f"--out {out} holds a folder name darknet remaps for labels "
+                              "(images/train2017, JPEGImages...) — choose another --out")
+        for target in (stage_s + final[len(out_s):], stage_s + label[len(out_s):]):
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+        _place(paths[i], stage_s + final[len(out_s):], opts.link)
+        with open(stage_s + label[len(out_s):], "w") as fh:
             fh.write(ann.label_text(rows[i], image.width, image.height))
         if i % 1000 == 0 or i + 1 == total:
             tell("writing images and labels", i + 1, total)
@@ -173,7 +183,7 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
         "classes": str(len(names)), "train": str(out / "train.txt"),
         "valid": str(out / "valid.txt"), "names": str(out / "obj.names"),
         "backup": str(out / "backup")}))
-    gt = ann.coco_ground_truth([(PurePosixPath(names_out[i]).name, images[i].width,
+    gt = ann.coco_ground_truth([(posixpath.basename(names_out[i]), images[i].width,
                                  images[i].height, rows[i]) for i in valid_list], names)
     atomic_write(staging / "valid_gt.json", json_text(gt))
     report = ImportReport(out, names, list(source.classes), summary, len(train), len(valid),

@@ -126,14 +126,14 @@ def _yolo(src: Path, names_file: Path | None, skip: Path | None) -> Located:
     return Located(Source(found, list(names), sizes_read=len(found)), src)
 
 
-def image_size(path: Path) -> tuple[int, int]:
+def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) from the image file's header (OpenCV decodes it as a fallback)."""
     from enet4y2.evaluate.yolo_gt import image_size as header_size
 
     return header_size(path)
 
 
-def fill_sizes(images: list[ImageAnn], paths: list[Path],
+def fill_sizes(images: list[ImageAnn], paths: list[str],
                progress: Callable[[int], None] | None = None) -> int:
     """Sizes the annotations lack, read from the files; how many were read."""
     read = 0
