@@ -154,8 +154,7 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
                 report.missing_images.append(key)
                 continue
             if hash_images and key not in digests:
-                with open(image, "rb") as fh:
-                    digests[key] = hashlib.file_digest(fh, "sha1").hexdigest()
+                digests[key] = _digest(image)
             label = Path(label_path(key))
             label_dirs.add(label.parent)
             expected_labels.add(label)
@@ -187,6 +186,15 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
     if report.boxes:
         report.fit = survey.anchor_fit(report.wh, anchors, heads)
     return report
+
+
+def _digest(path: Path) -> str:
+    """SHA-1 of a file's bytes, read in chunks (hashlib.file_digest is Python 3.11+)."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _good_rows(rows: np.ndarray, classes: int) -> np.ndarray:
