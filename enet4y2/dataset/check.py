@@ -139,8 +139,7 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
     digests: dict[str, str] = {}
     splits_of: dict[str, set[str]] = {}
     wh, cls_of_box, done = [], [], 0
-    label_dirs: set[Path] = set()
-    expected_labels: set[Path] = set()
+    image_dirs: dict[Path, set[Path]] = {}  # label folder -> folders of its images
     for split, images in lists.items():
         report.images[split] = len(images)
         counts = report.class_counts.setdefault(split, Counter())
@@ -156,8 +155,7 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
             if hash_images and key not in digests:
                 digests[key] = _digest(image)
             label = Path(label_path(key))
-            label_dirs.add(label.parent)
-            expected_labels.add(label)
+            image_dirs.setdefault(label.parent, set()).add(image.parent)
             try:
                 text = label.read_text(errors="replace")
             except OSError:
@@ -175,7 +173,7 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
             counts.update(int(c) for c in good[:, 0])
             wh.append(good[:, 3:5] * (width, height))
             cls_of_box.append(good[:, 0].astype(np.intp))
-    report.labels_without_images = _orphans(label_dirs, expected_labels, own)
+    report.labels_without_images = _orphans(image_dirs, own)
     report.duplicates = survey.duplicate_groups(digests)
     report.duplicates_across_splits = sum(
         1 for g in report.duplicates if len(set().union(*(splits_of[p] for p in g))) > 1)
@@ -206,20 +204,26 @@ def _good_rows(rows: np.ndarray, classes: int) -> np.ndarray:
     return rows[ok]
 
 
-def _orphans(label_dirs: set[Path], expected: set[Path], own: set[Path]) -> list[str]:
-    """.txt files in the label folders with no image of the same stem beside them, and
-    not one of the dataset's own files (`own`, resolved)."""
+def _orphans(image_dirs: dict[Path, set[Path]], own: set[Path]) -> list[str]:
+    """.txt files in the label folders that no image maps to by darknet's rule (beside
+    the image, or labels/ for JPEGImages/ and COCO's images/): images looked for in the
+    folders of the listed images, listed or not. The dataset's own files are left out."""
     out = []
-    for folder in sorted(label_dirs):
+    for folder, sources in sorted(image_dirs.items()):
+        have = set()
+        for source in sources:
+            try:
+                entries = os.listdir(source)
+            except OSError:
+                continue
+            have.update(label_path(str(source / e)) for e in entries
+                        if e.endswith(IMAGE_EXTENSIONS))
         try:
-            entries = os.listdir(folder)
+            labels = sorted(e for e in os.listdir(folder) if e.endswith(".txt"))
         except OSError:
             continue
-        stems = {os.path.splitext(e)[0] for e in entries if e.endswith(IMAGE_EXTENSIONS)}
-        for entry in sorted(entries):
+        for entry in labels:
             path = folder / entry
-            if not entry.endswith(".txt") or path in expected or path.resolve() in own:
-                continue
-            if os.path.splitext(entry)[0] not in stems:
+            if str(path) not in have and path.resolve() not in own:
                 out.append(str(path))
     return out

@@ -65,6 +65,10 @@ def test_fetch_voc_builds_voc_label_layout(cli, tmp_path, server, published):
     difficult = sum(d for k, (_, _, objs) in truth.items() if k.startswith("2007/00000")
                     and int(k[-1]) <= 3 for _, d, _ in objs)
     assert sum(a["iscrowd"] for a in gt["annotations"]) == difficult
+    # data check understands the VOC layout (labels/ beside JPEGImages/)
+    check = json.loads(cli.ok("data", "check", voc / "voc.data", "--json", "--no-plot").stdout)
+    assert check["labels_without_images"] == check["images_without_labels"] == 0
+    assert check["images"] == {"train": 6, "valid": 3} and check["missing_images"] == 0
     # a second run verifies what is there and downloads nothing
     again = json.loads(cli.ok("fetch-voc", "--dir", out, "--mirror", server.base_url,
                               "--json", "--dry-run").stdout)
