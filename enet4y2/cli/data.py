@@ -15,7 +15,13 @@ LINKS = ("symlink", "hardlink", "copy")  # enet4y2.dataset.importer.LINKS
 
 @click.group("data")
 def data() -> None:
-    """Your own dataset: import annotations into darknet's layout, check a dataset."""
+    """Your own dataset: import annotations into darknet's layout, check a dataset.
+
+    \b
+    Examples:
+      enet4y2 data import instances.json --format coco --images imgs --out mydata
+      enet4y2 data check mydata
+    """
 
 
 @data.command("import")
