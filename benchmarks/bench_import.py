@@ -97,8 +97,9 @@ def main() -> None:
         root = Path(tmp)
         t = time.perf_counter()
         src = make_coco(root, args.images)
-        print(f"generated {args.images} images, {src.stat().st_size / 1e6:.0f} MB JSON in "
-              f"{time.perf_counter() - t:.1f} s")
+        boxes = len(json.loads(src.read_bytes())["annotations"])
+        print(f"generated {args.images} images, {boxes} boxes, {src.stat().st_size / 1e6:.0f} "
+              f"MB JSON in {time.perf_counter() - t:.1f} s")
         results: dict[str, list[tuple[float, float]]] = {"ours": [], "globox": []}
         for r in range(args.rounds):
             results["ours"].append(clock(lambda: ours(src, root / "out")))
