@@ -124,7 +124,10 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
     options = read_data_file(data, "check DATA")
     base = data.parent
     names = read_names(_resolve(options["names"], base)) if "names" in options else []
-    classes = int(options.get("classes", len(names)) or 0)
+    try:
+        classes = int(options.get("classes", len(names)) or 0)
+    except ValueError:
+        raise DataError(f"{data}: classes={options['classes']!r} is not a number") from None
     width, height, heads, anchors = network(cfg, classes)
     report = CheckReport(data, names, width, height, heads, [tuple(a) for a in anchors])
     lists, own = {}, {data.resolve()}

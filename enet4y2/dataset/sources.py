@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enet4y2.data import readers
-from enet4y2.data.annotations import ImageAnn, Source
+from enet4y2.data.annotations import ImageAnn, Source, source_class_order
 from enet4y2.data.files import IMAGE_EXTENSIONS, label_path, read_names
 from enet4y2.errors import DataError, MissingFileError
 
@@ -64,7 +64,20 @@ def _files(folder: Path, suffixes: tuple[str, ...], skip: Path | None) -> list[P
 
 def read_source(fmt: str, src: Path, images: Path | None = None, names: Path | None = None,
                 skip: Path | None = None) -> Located:
-    """The annotations of `src` in format `fmt` (see `enet4y2 data import --help`)."""
+    """The annotations of `src` in format `fmt` (see `enet4y2 data import --help`); a
+    file that parses but lacks what the format needs is a DataError, not a crash."""
+    try:
+        return _read_source(fmt, src, images, names, skip)
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        what = f"{type(exc).__name__}: {exc}"
+        raise DataError(f"{src}: not a well-formed {fmt} source ({what}) — check --format "
+                        "and the file") from None
+
+
+def _read_source(fmt: str, src: Path, images: Path | None, names: Path | None,
+                 skip: Path | None) -> Located:
     if fmt == "coco":
         doc = _json(_need(src, "COCO", False))
         return Located(readers.coco_source(doc, str(src)), images or src.parent)
@@ -96,8 +109,6 @@ def read_source(fmt: str, src: Path, images: Path | None = None, names: Path | N
 
 
 def _with_classes(images: list[ImageAnn]) -> Source:
-    from enet4y2.data.annotations import source_class_order
-
     return Source(images, source_class_order([b.label for im in images for b in im.boxes]))
 
 

@@ -109,3 +109,11 @@ def test_bad_inputs_end_in_one_line(cli, tmp_path):
     result = cli("data", "import", tmp_path / "x.json", "--format", "coco", "--out",
                  tmp_path / "o", "--split", "val=2")
     assert result.exit_code == 1 and "[0, 1)" in result.stderr
+
+
+def test_a_source_missing_what_its_format_needs_is_one_line(cli, tmp_path):
+    (tmp_path / "x.json").write_text('{"images": [{"id": 1}], "annotations": []}')
+    result = cli("data", "import", tmp_path / "x.json", "--format", "coco", "--out",
+                 tmp_path / "o")
+    assert result.exit_code == 1 and "not a well-formed coco source" in result.stderr
+    assert "KeyError: 'file_name'" in result.stderr and "DEBUG" not in result.stderr
