@@ -18,6 +18,10 @@ import numpy as np
 
 from enet4y2.errors import DataError
 
+#: a box narrower or lower than this fraction of its image is degenerate: with six
+#: decimals its label line would read 0 (darknet refuses coordinates outside (0, 1])
+MIN_SIZE = 2e-6
+
 
 @dataclass(slots=True)
 class Box:
@@ -122,7 +126,7 @@ def prepare(images: list[ImageAnn], index: dict[str, int], *, include_crowd: boo
                 continue
             x1, y1 = min(max(b.x1, 0.0), w), min(max(b.y1, 0.0), h)
             x2, y2 = min(max(b.x2, 0.0), w), min(max(b.y2, 0.0), h)
-            if x2 - x1 < 1e-6 or y2 - y1 < 1e-6:
+            if (x2 - x1) / w < MIN_SIZE or (y2 - y1) / h < MIN_SIZE:
                 summary.degenerate += 1
                 continue
             if (x1, y1, x2, y2) != (b.x1, b.y1, b.x2, b.y2):

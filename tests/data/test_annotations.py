@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enet4y2.data import annotations as ann
 from enet4y2.data import readers
+from enet4y2.data.labels import parse_label_text
 from enet4y2.errors import DataError
 
 VOC = b"""<annotation><filename>a.jpg</filename><size><width>100</width><height>50</height>
@@ -143,3 +146,28 @@ def test_yolo_labels_to_pixels_and_bad_class_named():
     with pytest.raises(DataError, match=r"a\.txt:1: class 2 outside 0\.\.1"):
         readers.yolo_image("2 0.5 0.5 0.2 0.4\n", "a.jpg", 200, 100, ["x", "y"], "a.txt")
     assert np.isclose(image.boxes[0].x2 - image.boxes[0].x1, 40)
+
+
+coord = st.floats(-50, 250, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)  # a shared, loaded box: no timing deadline
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "z"]), coord, coord, coord, coord,
+                          st.sampled_from(["", "crowd", "difficult"])), max_size=12),
+       st.integers(1, 200), st.integers(1, 200))
+def test_every_box_is_accounted_for_and_kept_boxes_lie_inside(boxes, width, height):
+    image = ann.ImageAnn("x.jpg", width, height, [ann.Box(lab, x1, y1, x2, y2, flag)
+                                                  for lab, x1, y1, x2, y2, flag in boxes])
+    rows, s = ann.prepare([image], {"a": 0, "b": 1})
+    assert s.boxes_in == len(boxes)
+    assert s.boxes_in == (s.boxes_out + s.degenerate + s.unknown_class + s.crowd_left_out
+                          + s.difficult_left_out)
+    r = rows[0]
+    assert np.all((r[:, 1] >= 0) & (r[:, 3] <= width) & (r[:, 2] >= 0) & (r[:, 4] <= height))
+    assert np.all((r[:, 3] > r[:, 1]) & (r[:, 4] > r[:, 2]))
+    text = ann.label_text(r, width, height)
+    back, problems = parse_label_text(text, 2)
+    assert len(back) == s.boxes_out and problems == []  # every line as darknet wants it
+    kept = r[r[:, 5] == 0]
+    assert np.allclose(back[:, 1] * width, (kept[:, 1] + kept[:, 3]) / 2, atol=1e-6 * width + 1e-9)
+    assert np.allclose(back[:, 3] * width, kept[:, 3] - kept[:, 1], atol=1e-6 * width + 1e-9)
