@@ -118,7 +118,9 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
     _check_out(out, opts.force)
     tell = progress or (lambda stage, done, total: None)
     tell("reading annotations", 0, 0)
-    located = read_source(opts.fmt, opts.src, opts.images, opts.names, skip=out)
+    staging, old = out.parent / f".{out.name}.partial", out.parent / f".{out.name}.old"
+    located = read_source(opts.fmt, opts.src, opts.images, opts.names,
+                          skip=frozenset((out, staging, old)))
     source = located.source
     wanted = read_names(opts.classes, "check --classes") if opts.classes else None
     names, index = ann.class_mapping(source.classes, wanted, opts.drop_unknown)
@@ -151,7 +153,6 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
                                 keep_difficult=opts.keep_difficult)
     train, valid = ann.split_indices(len(images), opts.val, opts.seed)
 
-    staging = out.parent / f".{out.name}.partial"
     if staging.exists():
         shutil.rmtree(staging)  # an interrupted earlier run: start it again
     out_s, stage_s = str(out), str(staging)
@@ -195,7 +196,7 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
 
 def _swap(staging: Path, out: Path) -> None:
     """Put the finished staging folder at `out` (an earlier import there goes away)."""
-    old = out.parent / f".{out.name}.old"
+    old = out.parent / f".{out.name}.old"  # as import_dataset names it
     if old.exists():
         shutil.rmtree(old)
     if out.exists():

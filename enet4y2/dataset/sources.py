@@ -50,20 +50,21 @@ def _need(path: Path, kind: str, directory: bool) -> Path:
     return path
 
 
-def _files(folder: Path, suffixes: tuple[str, ...], skip: Path | None) -> list[Path]:
-    """Files under `folder` with one of `suffixes`, sorted, `skip` (the output) left out."""
+def _files(folder: Path, suffixes: tuple[str, ...], skip: frozenset[Path]) -> list[Path]:
+    """Files under `folder` with one of `suffixes`, sorted; the folders in `skip` (the
+    output and its staging folders, resolved) left out."""
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         here = Path(dirpath)
-        if skip is not None:
-            dirnames[:] = [d for d in dirnames if (here / d).resolve() != skip]
+        if skip:
+            dirnames[:] = [d for d in dirnames if (here / d).resolve() not in skip]
         dirnames.sort()
         out.extend(here / f for f in sorted(filenames) if f.endswith(suffixes))
     return out
 
 
 def read_source(fmt: str, src: Path, images: Path | None = None, names: Path | None = None,
-                skip: Path | None = None) -> Located:
+                skip: frozenset[Path] = frozenset()) -> Located:
     """The annotations of `src` in format `fmt` (see `enet4y2 data import --help`); a
     file that parses but lacks what the format needs is a DataError, not a crash."""
     try:
@@ -77,7 +78,7 @@ def read_source(fmt: str, src: Path, images: Path | None = None, names: Path | N
 
 
 def _read_source(fmt: str, src: Path, images: Path | None, names: Path | None,
-                 skip: Path | None) -> Located:
+                 skip: frozenset[Path]) -> Located:
     if fmt == "coco":
         doc = _json(_need(src, "COCO", False))
         return Located(readers.coco_source(doc, str(src)), images or src.parent)
@@ -125,7 +126,7 @@ def _yolo_names(src: Path, names: Path | None) -> list[str]:
                     "pass --names FILE")
 
 
-def _yolo(src: Path, names_file: Path | None, skip: Path | None) -> Located:
+def _yolo(src: Path, names_file: Path | None, skip: frozenset[Path]) -> Located:
     names = _yolo_names(src, names_file)
     found = []
     for image in _files(src, IMAGE_EXTENSIONS, skip):

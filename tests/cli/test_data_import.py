@@ -117,3 +117,18 @@ def test_a_source_missing_what_its_format_needs_is_one_line(cli, tmp_path):
                  tmp_path / "o")
     assert result.exit_code == 1 and "not a well-formed coco source" in result.stderr
     assert "KeyError: 'file_name'" in result.stderr and "DEBUG" not in result.stderr
+
+
+def test_an_output_inside_a_yolo_source_is_not_read_back(cli, tmp_path):
+    from tests.annotation_sets import generate, write_format
+
+    truth = generate(tmp_path / "images", n=5, seed=3)
+    src = write_format("yolo", truth, tmp_path)
+    args = ["data", "import", src, "--format", "yolo", "--json"]
+    first = json.loads(cli.ok(*args, "--out", src / "dk").stdout)
+    (src / ".dk.partial" / "images").mkdir(parents=True)  # as an interrupted run leaves it
+    for p in (src / "dk" / "images").iterdir():
+        (src / ".dk.partial" / "images" / p.name).write_bytes(p.read_bytes())
+    again = json.loads(cli.ok(*args, "--out", src / "dk", "--force").stdout)
+    assert first["images"] == again["images"] == 5
+    assert first["boxes_out"] == again["boxes_out"] == sum(len(t.boxes) for t in truth)
