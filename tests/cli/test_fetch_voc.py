@@ -73,6 +73,12 @@ def test_fetch_voc_builds_voc_label_layout(cli, tmp_path, server, published):
     again = json.loads(cli.ok("fetch-voc", "--dir", out, "--mirror", server.base_url,
                               "--json", "--dry-run").stdout)
     assert {f["state"] for f in again["files"]} == {"extracted"}
+    label = voc / "VOCdevkit/VOC2007/labels/000001.txt"
+    before = label.read_text()
+    rerun = json.loads(cli.ok("fetch-voc", "--dir", out, "--mirror", server.base_url,
+                              "--json").stdout)
+    assert rerun["fetched"] == {} and rerun["images"] == report["images"]
+    assert label.read_text() == before
 
 
 def test_wrong_bytes_fail_verification_in_one_line(cli, tmp_path, server, published):
