@@ -132,3 +132,10 @@ def test_an_output_inside_a_yolo_source_is_not_read_back(cli, tmp_path):
     again = json.loads(cli.ok(*args, "--out", src / "dk", "--force").stdout)
     assert first["images"] == again["images"] == 5
     assert first["boxes_out"] == again["boxes_out"] == sum(len(t.boxes) for t in truth)
+
+
+def test_cli_constants_match_the_service():
+    from enet4y2.cli import data as cli_data
+    from enet4y2.dataset import importer, sources
+
+    assert cli_data.FORMATS == sources.FORMATS and cli_data.LINKS == importer.LINKS
