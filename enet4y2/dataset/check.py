@@ -143,6 +143,7 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
     splits_of: dict[str, set[str]] = {}
     wh, cls_of_box, done = [], [], 0
     image_dirs: dict[Path, set[Path]] = {}  # label folder -> folders of its images
+    seen: dict[str, np.ndarray | None] = {}  # an image listed again: its boxes, read once
     for split, images in lists.items():
         report.images[split] = len(images)
         counts = report.class_counts.setdefault(split, Counter())
@@ -152,10 +153,15 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
                 progress(done, total)
             key = str(image)
             splits_of.setdefault(key, set()).add(split)
+            if key in seen:  # problems, sizes and anchors count each image once
+                again = seen[key]
+                counts.update([] if again is None else again[:, 0].astype(int).tolist())
+                continue
+            seen[key] = None
             if not image.is_file():
                 report.missing_images.append(key)
                 continue
-            if hash_images and key not in digests:
+            if hash_images:
                 digests[key] = _digest(image)
             label = Path(label_path(key))
             image_dirs.setdefault(label.parent, set()).add(image.parent)
@@ -172,8 +178,8 @@ def check_dataset(data: Path, cfg: Path | None = None, hash_images: bool = True,
             if not len(rows):
                 report.empty_labels += 1
                 continue
-            good = _good_rows(rows, classes) if problems else rows
-            counts.update(int(c) for c in good[:, 0])
+            good = seen[key] = _good_rows(rows, classes) if problems else rows
+            counts.update(good[:, 0].astype(int).tolist())
             wh.append(good[:, 3:5] * (width, height))
             cls_of_box.append(good[:, 0].astype(np.intp))
     report.labels_without_images = _orphans(image_dirs, own)
