@@ -68,17 +68,19 @@ def main() -> None:
 # Commands: one module each under enet4y2.cli, registered here (click lists them sorted).
 from enet4y2.cli.build import build  # noqa: E402
 from enet4y2.cli.cfg import cfg  # noqa: E402
+from enet4y2.cli.data import data  # noqa: E402
 from enet4y2.cli.demo import demo  # noqa: E402
 from enet4y2.cli.detect import detect  # noqa: E402
 from enet4y2.cli.doctor import doctor  # noqa: E402
 from enet4y2.cli.eval import eval_command  # noqa: E402
 from enet4y2.cli.export import export  # noqa: E402
 from enet4y2.cli.fetch_coco import fetch_coco  # noqa: E402
+from enet4y2.cli.fetch_voc import fetch_voc  # noqa: E402
 from enet4y2.cli.fetch_weights import fetch_weights  # noqa: E402
 from enet4y2.cli.train import train  # noqa: E402
 from enet4y2.cli.watch import watch  # noqa: E402
 from enet4y2.cli.weights import weights  # noqa: E402
 
-for _command in (build, cfg, demo, detect, doctor, eval_command, export, fetch_coco, fetch_weights,
-                 train, watch, weights):
+for _command in (build, cfg, data, demo, detect, doctor, eval_command, export, fetch_coco,
+                 fetch_voc, fetch_weights, train, watch, weights):
     main.add_command(_command)

@@ -7,13 +7,17 @@ import click
 from enet4y2.cli.options import input_argument, input_option, json_option, names_option
 from enet4y2.cli.terminal import PlainTable, labelled, terminal
 
-_GENERATE = ("classes", "names", "tiny", "anchors", "anchors_from", "max_batches", "learning_rate",
-             "burn_in", "output")
+_GENERATE = ("classes", "names", "voc", "tiny", "anchors", "anchors_from", "max_batches",
+             "learning_rate", "burn_in", "output")
+VOC_CLASSES = 20  # enet4y2.data.voc.VOC_NAMES
 
 
 @click.group("cfg", invoke_without_command=True, no_args_is_help=True)
 @click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default 80).")
 @names_option(help="A .names file; its line count sets --classes.")
+@click.option("--voc", is_flag=True, help="Pascal VOC: 20 classes (voc.names from "
+              "fetch-voc); the layout of the seed's enet4y2-voc.cfg, which "
+              "`fetch-weights enet4y2-voc` fits.")
 @click.option("--width", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--height", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--heads", type=click.IntRange(2, 4), default=4, show_default=True,
@@ -37,8 +41,8 @@ _GENERATE = ("classes", "names", "tiny", "anchors", "anchors_from", "max_batches
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
 @json_option(help="Print a JSON summary on stdout.")
 @click.pass_context
-def cfg(ctx: click.Context, classes, names, width, height, heads, tiny, anchors, anchors_from,
-        num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
+def cfg(ctx: click.Context, classes, names, voc, width, height, heads, tiny, anchors,
+        anchors_from, num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
         as_json) -> None:
     """Write a B0-4Y detector cfg, or inspect one (`show`, `check`).
 
@@ -47,6 +51,7 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, tiny, anchors,
       enet4y2 cfg --classes 3 -o my.cfg              # enet4y2, 3 classes, 416x416
       enet4y2 cfg --names obj.names --width 608 --height 608 -o obj.cfg
       enet4y2 cfg --heads 2 -o enet.cfg              # the enet-coco layout
+      enet4y2 cfg --voc -o enet4y2-voc.cfg           # Pascal VOC, 20 classes
       enet4y2 cfg --classes 3 --anchors-from obj.data -o my.cfg
       enet4y2 cfg --tiny --classes 2 --width 96 --height 96 -o small.cfg
       enet4y2 cfg show cfg/enet4y2-coco.cfg
@@ -61,6 +66,10 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, tiny, anchors,
         return
     if output is None:
         terminal.abort("nothing to write — give -o OUT.cfg (or use `cfg show`/`cfg check`)")
+    if voc:
+        if classes is not None or names is not None:
+            raise click.UsageError("--voc sets the 20 VOC classes — drop --classes/--names")
+        classes = VOC_CLASSES
     from enet4y2.modelfiles import generate
 
     if tiny and ctx.get_parameter_source("heads") is click.core.ParameterSource.DEFAULT:

@@ -76,6 +76,8 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
               help="darknet mAP: IoU threshold.")
 @click.option("--points", type=click.IntRange(0), default=0, show_default=True,
               help="darknet mAP: recall points (101 COCO, 11 VOC2007, 0 area under curve).")
+@click.option("--voc07", is_flag=True, help="Also VOC2007's metric: darknet's mAP@0.50 with "
+              "11 recall points (--darknet-map --points 11); with --pycoco, COCO AP beside it.")
 @click.option("--even-within", type=float, default=EVEN_WITHIN, show_default=True,
               help="Judgement: 'even' when values differ by less than this.")
 @json_option(help="Print the results as JSON on stdout.")
@@ -88,6 +90,8 @@ def eval_command(**options) -> None:
       enet4y2 eval --data coco.data --weights W --pycoco --gt instances_val2014.json \\
           --compare enet-coco=enet-coco-stats.json --out results
       enet4y2 eval --data my.data --cfg my.cfg --weights W --pycoco --darknet-map
+      enet4y2 eval --data voc/voc.data --cfg enet4y2-voc.cfg --weights W --voc07 \
+          --pycoco --gt voc/2007_test_gt.json
       enet4y2 eval --results results/coco_results.json --gt instances_val2014.json \\
           --list 5k.txt --json
       enet4y2 eval --data coco.data --model enet4y2.onnx --pycoco --gt instances.json
@@ -100,6 +104,8 @@ def eval_command(**options) -> None:
     """
     from enet4y2.cli.eval_render import run_and_render
 
+    if options.pop("voc07"):
+        options["darknet_map"], options["points"] = True, 11
     options["compare"] = _parse_compare(options["compare"])
     engine, cocoeval = options.pop("backend"), options.pop("cocoeval")
     if engine in BACKENDS:  # --backend once named the COCOeval implementation

@@ -59,7 +59,7 @@ def fetch_coco(directory: Path, mirror: str | None, jobs: int, labels_from_json:
     terminal.info(f"data file: {report.coco_dir / 'coco.data'}")
 
 
-def _print_plan(report, as_json: bool) -> None:
+def _print_plan(report, as_json: bool, folder: Path | None = None) -> None:
     from enet4y2.cli.terminal import PlainTable
     from enet4y2.fetch.space import human_bytes
 
@@ -73,5 +73,5 @@ def _print_plan(report, as_json: bool) -> None:
                       item.file.url)
     terminal.show(table)
     verdict = "enough" if report.free_bytes >= report.needed_bytes else "NOT enough"
-    terminal.line(f"needs {human_bytes(report.needed_bytes)} in {report.coco_dir}; "
+    terminal.line(f"needs {human_bytes(report.needed_bytes)} in {folder or report.coco_dir}; "
                   f"{human_bytes(report.free_bytes)} free ({verdict})")

@@ -11,7 +11,8 @@ from enet4y2.cli.terminal import terminal
 
 
 @click.command("fetch-weights")
-@click.argument("names", nargs=-1, metavar="[enet4y2-coco|enet-coco|backbone|all]...")
+@click.argument("names", nargs=-1,
+                metavar="[enet4y2-coco|enet-coco|backbone|enet4y2-voc|all]...")
 @dir_option("weights", "Where the files go.")
 @click.option("--mirror", metavar="URL", envvar="ENET4Y2_WEIGHTS_MIRROR", show_envvar=True,
               help="A base URL holding the same file names.")
@@ -26,6 +27,7 @@ def fetch_weights(names: tuple[str, ...], directory: Path, mirror: str | None, r
     enet4y2-coco  enet4y2-coco_final.weights  the B0-4Y detector (COCO)
     enet-coco     enetb0-coco_final.weights   upstream enet-coco, the criterion
     backbone      enetb0_final.weights        EfficientNet-B0 ImageNet classifier
+    enet4y2-voc   enet4y2-voc_best.weights    the B0-4Y detector (Pascal VOC, cfg --voc)
 
     Each file is checked against its git blob SHA-1; a broken download resumes.
 

@@ -1,7 +1,9 @@
 """The published B0-4Y weights: where they are and the git blob SHA-1 that pins each file.
 
-The files live in github.com/k5iogura/darknetB0-4Y under `backup4y2/`; GitHub serves
-them raw. A git blob SHA-1 identifies the exact bytes, so they are verified by it.
+The files live in github.com/k5iogura/darknetB0-4Y under `backup4y2/` (COCO, backbone)
+and `backup4y2VOC/` (Pascal VOC); GitHub serves them raw. A git blob SHA-1 identifies
+the exact bytes, so they are verified by it. The VOC file's SHA-1 is the one the
+repository's own tree records for it (`git ls-tree` of its master, commit b7038ed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from enet4y2.fetch.download import Downloader, FetchResult, FileSpec, Observer
 from enet4y2.weights.fit import cut_cached
 from enet4y2.weights.format import conv_name
 
-RAW_BASE = "https://raw.githubusercontent.com/k5iogura/darknetB0-4Y/master/backup4y2/"
+REPO_RAW = "https://raw.githubusercontent.com/k5iogura/darknetB0-4Y/master/"
+RAW_BASE = REPO_RAW + "backup4y2/"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,11 @@ class PublishedWeights:
     file: str
     git_sha1: str
     about: str
+    folder: str = "backup4y2"
+
+    @property
+    def url(self) -> str:
+        return f"{REPO_RAW}{self.folder}/{self.file}"
 
 
 CATALOGUE = {
@@ -38,6 +46,10 @@ CATALOGUE = {
         PublishedWeights("backbone", "enetb0_final.weights",
                          "4bd1ccf852160daf05aec63e0af0ecfbf75a5b2e",
                          "EfficientNet-B0 ImageNet classifier (WongKinYiu/CSPNet)"),
+        PublishedWeights("enet4y2-voc", "enet4y2-voc_best.weights",
+                         "7377bfbc43618f272ed7c4979ee376a8ed7b5729",
+                         "B0-4Y detector trained on Pascal VOC (enet4y2 cfg --voc)",
+                         "backup4y2VOC"),
     )
 }
 
@@ -53,8 +65,9 @@ def resolve_names(names: tuple[str, ...] | list[str]) -> list[PublishedWeights]:
 
 
 def weight_specs(entries: list[PublishedWeights], mirror: str | None = None) -> list[FileSpec]:
-    base = mirror.rstrip("/") + "/" if mirror else RAW_BASE
-    return [FileSpec(w.file, base + w.file, git_sha1=w.git_sha1) for w in entries]
+    base = mirror.rstrip("/") + "/" if mirror else None
+    return [FileSpec(w.file, base + w.file if base else w.url, git_sha1=w.git_sha1)
+            for w in entries]
 
 
 def fetch_weights(

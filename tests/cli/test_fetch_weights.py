@@ -78,6 +78,14 @@ def test_fetch_weights_wrong_bytes_fail(cli, tmp_path, weights_server):
 def test_fetch_weights_default_urls_are_github_raw():
     specs = weights_catalogue.weight_specs(weights_catalogue.resolve_names([]))
     assert [s.url for s in specs] == [
-        weights_catalogue.RAW_BASE + w.file for w in weights_catalogue.CATALOGUE.values()]
+        f"{weights_catalogue.REPO_RAW}{w.folder}/{w.file}"
+        for w in weights_catalogue.CATALOGUE.values()]
     assert all(s.url.startswith("https://raw.githubusercontent.com/k5iogura/darknetB0-4Y/")
                for s in specs)
+
+
+def test_the_voc_model_comes_from_backup4y2voc_pinned_by_the_seed_tree():
+    (spec,) = weights_catalogue.weight_specs(weights_catalogue.resolve_names(["enet4y2-voc"]))
+    assert spec.url == ("https://raw.githubusercontent.com/k5iogura/darknetB0-4Y/master/"
+                        "backup4y2VOC/enet4y2-voc_best.weights")
+    assert spec.git_sha1 == "7377bfbc43618f272ed7c4979ee376a8ed7b5729"
