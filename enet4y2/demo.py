@@ -26,7 +26,7 @@ class DemoPlan:
     steps: list[list[str]]
 
 
-def plan(root: Path, iterations: int = 200, *, train_images: int = 64,
+def plan(root: Path, iterations: int = 400, *, train_images: int = 64,
          valid_images: int = 16) -> DemoPlan:
     """Generate the dataset under `root` and return the commands that follow."""
     root = root.resolve()
@@ -37,9 +37,9 @@ def plan(root: Path, iterations: int = 200, *, train_images: int = 64,
     weights = ds.root / "backup" / "demo_final.weights"
     samples = ds.valid_list.read_text().split()[:3]
     steps = [
-        ["cfg", "--names", str(ds.names), "--width", "64", "--height", "64", "--heads", "2",
-         "--batch", "8", "--subdivisions", "1", "--max-batches", str(iterations),
-         "--learning-rate", "0.0003", "--burn-in", "60", "--anchors-from", str(ds.data),
+        ["cfg", "--tiny", "--names", str(ds.names), "--width", "96", "--height", "96",
+         "--batch", "16", "--subdivisions", "1", "--max-batches", str(iterations),
+         "--learning-rate", "0.001", "--burn-in", "50", "--anchors-from", str(ds.data),
          "-o", str(cfg)],
         ["train", "--data", str(ds.data), "--cfg", str(cfg), "--log", str(log)],
         ["watch", str(log), "--once", "--cfg", str(cfg), "--plot", str(root / "chart.png"),

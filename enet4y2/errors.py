@@ -18,6 +18,11 @@ class NotBuiltError(Enet4y2Error, ImportError):
     """libdarknet or the cffi extension is missing: run `make darknet`."""
 
 
+class NoDriverError(NotBuiltError):
+    """darknet is built for CUDA but this machine has no NVIDIA driver: the build is fine,
+    it runs only where a driver is present."""
+
+
 class MissingDependencyError(Enet4y2Error, ImportError):
     """An optional Python package is not installed; the message names the extra."""
 

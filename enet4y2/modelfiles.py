@@ -5,11 +5,12 @@ against a cfg, cut a backbone. Returns plain dicts the CLI renders or dumps as J
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from enet4y2.cfg import check, infer, load_cfg, validate, write_cfg
 from enet4y2.cfg.anchors import kmeans_anchors
-from enet4y2.cfg.builders import enet4y2_cfg
+from enet4y2.cfg.builders import enet4y2_cfg, tiny_cfg
 from enet4y2.data.files import read_names
 from enet4y2.data.labels import boxes_from_data
 from enet4y2.errors import CfgError, UsageError, WeightsError
@@ -44,10 +45,13 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
              anchors_from: str | None = None, num_anchors: int = 6, batch: int = 64,
              subdivisions: int = 8, max_batches: int | None = None,
              learning_rate: float | None = None, burn_in: int | None = None,
-             progress: Progress | None = None,
+             tiny: bool = False, progress: Progress | None = None,
              on_stage: Callable[[str], None] | None = None) -> dict:
     """Build, validate and atomically write a cfg; returns a summary dict. `progress`
-    wraps the label-file loop, `on_stage` hears about the (untimed) k-means step."""
+    wraps the label-file loop, `on_stage` hears about the (untimed) k-means step.
+    `tiny` writes the small 2-head model of `tiny_cfg` instead of B0-4Y."""
+    if tiny and heads != 2:
+        raise CfgError(f"--tiny has 2 heads (strides 16 and 8), not {heads} — drop --heads")
     if classes is not None and names is not None:
         raise CfgError("--classes and --names both given — use one (--names counts lines)")
     if anchors is not None and anchors_from is not None:
@@ -67,9 +71,9 @@ def generate(*, output: str | Path, classes: int | None = None, names: str | Non
                  "anchors": found.as_cfg_value()}
     schedule = {k: v for k, v in (("learning_rate", learning_rate), ("burn_in", burn_in))
                 if v is not None}
-    cfg = enet4y2_cfg(classes=classes or 80, width=width, height=height, heads=heads,
-                      anchors=anchor_values, batch=batch, subdivisions=subdivisions,
-                      max_batches=max_batches, **schedule)
+    build = tiny_cfg if tiny else partial(enet4y2_cfg, heads=heads)
+    cfg = build(classes=classes or 80, width=width, height=height, anchors=anchor_values,
+                batch=batch, subdivisions=subdivisions, max_batches=max_batches, **schedule)
     validate(cfg)
     path = atomic_write(Path(output), write_cfg(cfg).encode())
     cfg.path = str(path)

@@ -10,6 +10,8 @@ import os
 import struct
 from pathlib import Path
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -206,8 +208,83 @@ def test_train_preflight(tmp_path_factory, content, listing):
         del os.environ["ENET4Y2_DARKNET_DIR"]
 
 
+def _tiny_files(root: Path) -> tuple[Path, Path]:
+    from enet4y2.cfg import infer
+
+    cfg = root / "t.cfg"
+    cfg.write_text(write_cfg(tiny_cfg()))
+    weights = root / "w.weights"
+    if not weights.exists():
+        rng = np.random.default_rng(0)
+        # uniform in [0, 0.2): rolling variances must not be negative
+        weights.write_bytes(struct.pack("<iiiQ", 0, 2, 5, 0) + rng.uniform(
+            0, 0.2, infer(tiny_cfg()).param_count).astype(np.float32).tobytes())
+    return cfg, weights
+
+
+@HYPO
+@given(cfg_text=texts, weights=st.binary(max_size=300))
+def test_export(tmp_path_factory, cfg_text, weights):
+    pytest.importorskip("onnx")
+    root = tmp_path_factory.mktemp("export")
+    cfg, w = root / "x.cfg", root / "x.weights"
+    cfg.write_bytes(cfg_text)
+    w.write_bytes(weights)
+    result = invoke("export", ["export", "--cfg", cfg, "--weights", w, "-o", root / "m.onnx"],
+                    root, [cfg, w])
+    assert result.exit_code in (1, 2) and not (root / "m.onnx").exists()
+
+
+def test_export_special_and_identical_paths(tmp_path):
+    pytest.importorskip("onnx")
+    (tmp_path / "outside").mkdir()
+    cfg, weights = _tiny_files(tmp_path)
+    for output in (cfg, weights, tmp_path, "/dev/null/x.onnx"):
+        result = invoke("export", ["export", "--cfg", cfg, "--weights", weights, "-o", output],
+                        tmp_path, [cfg, weights])
+        assert result.exit_code in (1, 2)
+    for path in special_paths(tmp_path):
+        for args in (["--cfg", path, "--weights", weights], ["--cfg", cfg, "--weights", path]):
+            result = invoke("export", ["export", *args, "-o", tmp_path / "m.onnx"], tmp_path)
+            assert result.exit_code in (1, 2)
+
+
+@pytest.mark.darknet
+@HYPO
+@given(image=st.one_of(st.binary(max_size=400), st.sampled_from([
+    b"\xff\xd8\xff\xe0" + bytes(100),  # a JPEG header, then nothing
+    b"\x89PNG\r\n\x1a\n" + bytes(60)])))
+def test_detect_images(tmp_path_factory, image):
+    root = tmp_path_factory.mktemp("detect")
+    cfg, weights = _tiny_files(root)
+    picture = root / "x.jpg"
+    picture.write_bytes(image)
+    result = invoke("detect", ["detect", picture, "--cfg", cfg, "--weights", weights,
+                               "--out", root / "out"], root, [picture, cfg, weights])
+    assert result.exit_code in (1, 2)
+
+
+@pytest.mark.darknet
+def test_detect_special_and_identical_paths(tmp_path):
+    import cv2
+
+    cfg, weights = _tiny_files(tmp_path)
+    picture = tmp_path / "x.jpg"
+    cv2.imwrite(str(picture), np.full((20, 30, 3), 90, np.uint8))
+    for path in special_paths(tmp_path):
+        for args in ([path, "--cfg", cfg, "--weights", weights],
+                     [picture, "--cfg", path, "--weights", weights],
+                     [picture, "--cfg", cfg, "--weights", path]):
+            assert invoke("detect", ["detect", *args], tmp_path).exit_code in (1, 2)
+    for out in (tmp_path, "/dev/null/x"):  # the input's own folder, an impossible one
+        result = invoke("detect", ["detect", picture, "--cfg", cfg, "--weights", weights,
+                                   "--out", out], tmp_path, [picture])
+        assert result.exit_code in (0, 1, 2)
+    assert cv2.imread(str(picture)).mean() == 90  # never replaced by its annotated copy
+
+
 def test_case_counts():
     """Every command above was driven (the counts go to the report)."""
     assert {"cfg check", "cfg show", "weights info", "weights cut", "watch", "eval",
-            "train"} <= set(CASES), CASES
+            "train", "export"} <= set(CASES), CASES
     print("hostile cases per command:", json.dumps(CASES, sort_keys=True))

@@ -13,7 +13,7 @@ from enet4y2 import DARKNET_PINNED_COMMIT, __version__, paths, proc
 from enet4y2.build import cuda
 from enet4y2.build import record as build_record
 from enet4y2.darknet import ensure_built, extension_path
-from enet4y2.errors import NotBuiltError
+from enet4y2.errors import NoDriverError, NotBuiltError
 
 PYTHON_DEPS = ("cffi", "numpy", "opencv-python-headless", "pycocotools", "click", "rich",
                "faster-coco-eval")
@@ -53,6 +53,9 @@ def python_deps() -> dict[str, str | None]:
 def binding_status() -> str:
     try:
         ensure_built()
+    except NoDriverError:
+        return (f"built ({extension_path()}); loads only where an NVIDIA driver is "
+                "present (no libcuda.so.1 here)")
     except NotBuiltError as exc:
         return f"not loadable: {exc}"
     return f"ok ({extension_path()})"
@@ -80,7 +83,7 @@ def examine() -> Report:
     if not paths.darknet_built():
         r.problems.append("darknet is not built — run `make darknet` "
                           "(offline: `make darknet DARKNET_SRC=/path/to/darknet`)")
-    elif not r.facts["binding"].startswith("ok"):
+    elif not r.facts["binding"].startswith(("ok", "built")):
         r.problems.append("the Python binding does not load — run `make darknet` again")
     if record:
         if record.get("commit") != DARKNET_PINNED_COMMIT:
@@ -91,9 +94,11 @@ def examine() -> Report:
         if r.facts["gpus"] and not flags.get("GPU"):
             r.problems.append("a GPU is present but darknet was built for CPU — "
                               "`make darknet GPU=1 CUDNN=1`")
-        if flags.get("GPU") and record.get("cuda_driver") == "stub" and not r.facts["gpus"]:
-            r.problems.append("GPU build without an NVIDIA driver here: it runs only where "
-                              "a driver and GPU are present")
+        if flags.get("GPU") and not r.facts["gpus"] and (
+                record.get("cuda_driver") == "stub" or r.facts["binding"].startswith("built")):
+            r.problems.append("the GPU build is complete, but this machine has no NVIDIA "
+                              "driver: it runs only where a driver and GPU are present "
+                              "(`make darknet GPU=0` builds for this CPU)")
     for name in PYTHON_DEPS[:-1]:
         if r.facts["python_deps"][name] is None:
             r.problems.append(f"Python package {name} is missing — pip install {name}")

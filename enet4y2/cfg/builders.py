@@ -207,6 +207,62 @@ def enet4y2_cfg(classes: int = 80, width: int = 416, height: int = 416, heads: i
     return Cfg(sections=[net, *layers])
 
 
+#: Widths of the small model's 3x3 convolutions at strides 1, 2, 4, 8 and 16.
+TINY_WIDTHS = (16, 32, 64, 128, 256)
+
+
+def tiny_cfg(classes: int, width: int = 96, height: int = 96,
+             anchors: Sequence | None = None, batch: int = 16, subdivisions: int = 1,
+             max_batches: int | None = None, steps: Sequence[int] | None = None,
+             learning_rate: float = 0.001, burn_in: int = 50, channels: int = 3) -> Cfg:
+    """A small detector for demos and tests (not B0-4Y): plain 3x3 convolutions and max
+    pools, two YOLO heads at strides 16 and 8 in yolov3-tiny's shape. It learns the
+    synthetic demo data in minutes on a CPU; EfficientNet-B0 from scratch needs far longer.
+    """
+    if classes < 1:
+        raise CfgError(f"classes={classes} — a detector needs at least 1 class")
+    if width % 16 or height % 16 or width <= 0 or height <= 0:
+        raise CfgError(f"size {width}x{height} — the small model needs positive multiples "
+                       "of 16")
+    if max_batches is None:
+        max_batches, steps = schedule(classes)[0], steps
+    if steps is None:
+        steps = (max_batches * 8 // 10, max_batches * 9 // 10)
+    anchor_values = _anchor_list(anchors)
+    num = len(anchor_values) // 2
+    if num < 2:
+        raise CfgError(f"{num} anchors for 2 heads — give at least one anchor per head")
+    half = num - num // 2  # every anchor used: the larger half to the coarser head
+    masks = (tuple(range(num - half, num)), tuple(range(num - half)))
+    # no colour augmentation: measured to learn the synthetic data faster without it
+    net = _sec("net", batch=batch, subdivisions=subdivisions, width=width, height=height,
+               channels=channels, momentum=0.9, decay=0.0005,
+               learning_rate=f"{learning_rate:g}", burn_in=burn_in,
+               max_batches=max_batches, policy="steps",
+               steps=",".join(str(int(s)) for s in steps),
+               scales=",".join(".1" for _ in steps))
+    layers: list[Section] = []
+    for i, filters in enumerate(TINY_WIDTHS):
+        if i:
+            layers.append(_sec("maxpool", size=2, stride=2))
+        layers.append(_conv(filters, 3, 1, pad=1, bn=True, activation="leaky"))
+    stride8 = len(layers) - 3  # the 128-wide convolution, before the last max pool
+
+    def yolo(mask: tuple[int, ...]) -> list[Section]:
+        return [
+            _sec("convolutional", size=1, stride=1, pad=1,
+                 filters=(classes + 5) * len(mask), activation="linear"),
+            _sec("yolo", mask=",".join(map(str, mask)), anchors=",".join(anchor_values),
+                 classes=classes, num=num, jitter=".1", ignore_thresh=".7", truth_thresh=1,
+                 random=0),
+        ]
+
+    layers += [*yolo(masks[0]), _sec("route", layers=-3), _sec("upsample", stride=2),
+               _sec("route", layers=f"-1,{stride8}"),
+               _conv(64, 3, 1, pad=1, bn=True, activation="leaky"), *yolo(masks[1])]
+    return Cfg(sections=[net, *layers])
+
+
 def classifier_cfg(classes: int, channels: int = 3) -> Cfg:
     """EfficientNet-B0 as upstream's classifier cfg (efficientnet_b0.cfg): the backbone,
     then avgpool, dropout, a `classes`-way linear 1x1 convolution and softmax."""

@@ -7,7 +7,7 @@ import click
 from enet4y2.cli.options import input_argument, input_option, json_option, names_option
 from enet4y2.cli.terminal import PlainTable, labelled, terminal
 
-_GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "learning_rate",
+_GENERATE = ("classes", "names", "tiny", "anchors", "anchors_from", "max_batches", "learning_rate",
              "burn_in", "output")
 
 
@@ -18,6 +18,9 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 @click.option("--height", type=click.IntRange(min=32), default=416, show_default=True)
 @click.option("--heads", type=click.IntRange(2, 4), default=4, show_default=True,
               help="YOLO heads: 4 is enet4y2, 2 is enet-coco.")
+@click.option("--tiny", is_flag=True,
+              help="A small 2-head model (plain convolutions, yolov3-tiny's shape) that "
+                   "learns in minutes on a CPU: for demos and tests, not B0-4Y.")
 @click.option("--anchors", help="Anchors as w,h pairs: 10,14,23,27,...")
 @input_option("--anchors-from", kind="data", metavar="DATAFILE",
               help="Compute anchors by k-means (IoU) over the .data file's train labels.")
@@ -34,7 +37,7 @@ _GENERATE = ("classes", "names", "anchors", "anchors_from", "max_batches", "lear
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The .cfg to write.")
 @json_option(help="Print a JSON summary on stdout.")
 @click.pass_context
-def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, anchors_from,
+def cfg(ctx: click.Context, classes, names, width, height, heads, tiny, anchors, anchors_from,
         num_anchors, batch, subdivisions, max_batches, learning_rate, burn_in, output,
         as_json) -> None:
     """Write a B0-4Y detector cfg, or inspect one (`show`, `check`).
@@ -45,10 +48,12 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
       enet4y2 cfg --names obj.names --width 608 --height 608 -o obj.cfg
       enet4y2 cfg --heads 2 -o enet.cfg              # the enet-coco layout
       enet4y2 cfg --classes 3 --anchors-from obj.data -o my.cfg
+      enet4y2 cfg --tiny --classes 2 --width 96 --height 96 -o small.cfg
       enet4y2 cfg show cfg/enet4y2-coco.cfg
       enet4y2 cfg check my.cfg
     """
-    given = {k: v for k, v in locals().items() if k in _GENERATE and v is not None}
+    given = {k: v for k, v in locals().items()
+             if k in _GENERATE and v is not None and v is not False}
     if ctx.invoked_subcommand is not None:
         if given:
             terminal.abort(f"--{next(iter(given)).replace('_', '-')} is for generating a "
@@ -58,6 +63,8 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
         terminal.abort("nothing to write — give -o OUT.cfg (or use `cfg show`/`cfg check`)")
     from enet4y2.modelfiles import generate
 
+    if tiny and ctx.get_parameter_source("heads") is click.core.ParameterSource.DEFAULT:
+        heads = 2
     with terminal.progress(transient=True) as bar:
         def progress(items, total):
             task = bar.add_task("reading labels", total=total)
@@ -68,7 +75,7 @@ def cfg(ctx: click.Context, classes, names, width, height, heads, anchors, ancho
         summary = generate(
             output=output, classes=classes, names=names, width=width, height=height,
             heads=heads, anchors=anchors, anchors_from=anchors_from,
-            num_anchors=num_anchors, batch=batch, subdivisions=subdivisions,
+            num_anchors=num_anchors, tiny=tiny, batch=batch, subdivisions=subdivisions,
             max_batches=max_batches, learning_rate=learning_rate, burn_in=burn_in,
             progress=progress,
             on_stage=lambda text: bar.add_task(text, total=None),

@@ -12,8 +12,8 @@ from enet4y2.cli.terminal import terminal
 
 @click.command(short_help="Run the end-to-end demo on generated data.")
 @dir_option("demo", "Where the demo writes.")
-@click.option("--iterations", type=click.IntRange(min=10), default=200, show_default=True,
-              help="Training iterations (about 0.3-0.5 s each on 2 CPU cores).")
+@click.option("--iterations", type=click.IntRange(min=10), default=400, show_default=True,
+              help="Training iterations (about 0.3 s each on 2 CPU cores).")
 @click.pass_context
 def demo(ctx: click.Context, directory: Path, iterations: int) -> None:
     """Generate a small dataset (coloured squares and discs), write a 64x64 two-head
@@ -24,7 +24,7 @@ def demo(ctx: click.Context, directory: Path, iterations: int) -> None:
     \b
     Examples:
       make demo                         # builds darknet first
-      enet4y2 demo --dir /tmp/demo --iterations 200
+      enet4y2 demo --dir /tmp/demo --iterations 400
     """
     from enet4y2 import demo as demo_mod
     from enet4y2 import paths

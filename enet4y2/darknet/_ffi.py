@@ -13,7 +13,7 @@ from pathlib import Path
 
 from enet4y2 import paths
 from enet4y2.darknet._builder import MODULE_NAME
-from enet4y2.errors import NotBuiltError
+from enet4y2.errors import NoDriverError, NotBuiltError
 
 
 def extension_path() -> Path | None:
@@ -44,10 +44,15 @@ def load():
         raise NotBuiltError(f"the darknet binding is not built in {paths.darknet_dir()}: "
                             f"run `make darknet`")
     spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
-    module = importlib.util.module_from_spec(spec)
-    try:
+    try:  # an extension is dlopen()ed by module_from_spec, before exec_module
+        module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     except ImportError as exc:
+        if "libcuda.so" in str(exc):
+            raise NoDriverError(f"darknet in {paths.darknet_dir()} is built for CUDA (GPU=1) "
+                                "and this machine has no NVIDIA driver (libcuda.so.1): run "
+                                "it where the driver is installed, or build for the CPU "
+                                "with `make darknet GPU=0`") from None
         raise NotBuiltError(f"the darknet binding at {path} cannot be loaded ({exc}): "
                             f"run `make darknet` again") from None
     # Loading libdarknet (-Ofast) set flush-to-zero/denormals-are-zero on this thread;

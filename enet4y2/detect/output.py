@@ -48,8 +48,11 @@ def draw(image: np.ndarray, dets: Detections) -> np.ndarray:
         p1, p2 = (x1, y1), (x2, y2)
         cv2.rectangle(out, p1, p2, colour, thickness)
         label = f"{d.name or d.class_id} {d.confidence:.2f}"
-        cv2.putText(out, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    colour, 1, cv2.LINE_AA)
+        (text_w, text_h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        # kept inside the image: above the box, or inside it at the top edge
+        origin = (min(max(0, x1), max(0, width - text_w)), max(text_h + 1, y1 - 4))
+        cv2.putText(out, label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1,
+                    cv2.LINE_AA)
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from enet4y2.errors import WeightsError
 from enet4y2.export.graph import Builder, Layer, dims_of, shape_of
 
 #: Convolution options that change what darknet computes and that the export refuses.
@@ -72,6 +73,10 @@ def convolutional(b: Builder, layer: Layer) -> str:
     if bn:
         scales, mean, var = b.floats.take(n), b.floats.take(n), b.floats.take(n)
     weights = b.floats.take(n * per_filter).reshape(n, c // groups, size, size)
+    if bn and not (np.isfinite(var).all() and (var >= 0).all()):
+        bad = float(var[~(np.isfinite(var) & (var >= 0))][0])
+        raise WeightsError(f"{o.where(None)}: the weights hold a rolling variance of {bad:g} "
+                           "— corrupt or not darknet weights (darknet would output NaN)")
     attrs = dict(kernel_shape=[size, size], strides=[sy, sx], pads=[pad, pad, pad, pad],
                  dilations=[dilation, dilation], group=groups)
     if bn and b.options.fuse_bn:

@@ -106,3 +106,18 @@ def test_main_writes_the_files(tmp_path, capsys):
     for rel, text in generated_files().items():
         assert (tmp_path / rel).read_text() == text
     assert "enet4y2-coco.cfg" in capsys.readouterr().out
+
+
+def test_tiny_model_uses_every_anchor_and_is_valid():
+    from enet4y2.cfg.builders import tiny_cfg
+
+    cfg = tiny_cfg(classes=3, width=96, height=64, max_batches=100,
+                   anchors=[4, 4, 8, 8, 16, 16, 32, 32, 48, 48])
+    assert problems(cfg) == []
+    model = infer(cfg)
+    yolo = [m for m in model.layers if m.type == "yolo"]
+    assert [(m.out_w, m.out_h) for m in yolo] == [(6, 4), (12, 8)]  # strides 16 and 8
+    masks = [s.options["mask"] for s in cfg.yolo_sections]
+    assert masks == ["2,3,4", "0,1"]  # every anchor once, the larger ones coarser
+    with pytest.raises(CfgError, match="multiples of 16"):
+        tiny_cfg(classes=1, width=100)

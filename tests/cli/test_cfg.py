@@ -93,6 +93,9 @@ def test_generate_user_errors(cli, tmp_path):
         (["cfg", "--classes", "3", "check", out], "is for generating a cfg"),
         (["cfg", "--anchors-from", str(tmp_path / "no.data"), "-o", out],
          f"--anchors-from {tmp_path / 'no.data'}: no such data file"),
+        (["cfg", "--tiny", "--heads", "4", "-o", out], "--tiny has 2 heads"),
+        (["cfg", "--tiny", "--width", "72", "-o", out], "multiples of 16"),
+        (["cfg", "--tiny", "show", out], "is for generating a cfg"),
     ]
     for args, expect in cases:
         result = cli(*args)
@@ -102,6 +105,16 @@ def test_generate_user_errors(cli, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "e.cfg").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.names"]
+
+
+def test_generate_tiny(cli, tmp_path):
+    out = tmp_path / "small.cfg"
+    result = cli.ok("cfg", "--tiny", "--classes", "2", "--width", "96", "--height", "96",
+                    "--json", "-o", out)
+    summary = json.loads(result.stdout)
+    assert (summary["heads"], summary["layers"], summary["width"]) == (2, 17, 96)
+    text = out.read_text()
+    assert "swish" not in text and text.count("[yolo]") == 2 and "burn_in=50" in text
 
 
 def test_show_table_and_json(cli, tmp_path):

@@ -45,6 +45,18 @@ def test_draw_marks_the_box_and_leaves_the_input_alone():
     assert out[4, 3:9].any() and out.shape == image.shape  # top edge of the second box
 
 
+def test_labels_stay_inside_the_image_at_the_right_edge():
+    image = np.zeros((60, 100, 3), np.uint8)
+    dets = Detections(classes=np.array([0], np.int32), scores=np.array([0.5], np.float32),
+                      boxes=np.array([[85, 30, 14, 14]], np.float32),
+                      objectness=np.array([0.5], np.float32), names=("a long label",))
+    out = detect.draw(image, dets)
+    label_rows = out[:28]  # the label is above the box (y=30)
+    columns = np.flatnonzero(label_rows.any(axis=(0, 2)))
+    # the text is shifted left so all of it shows: it starts well before the box
+    assert columns.min() < 85 - 40 and columns.max() <= 99
+
+
 def test_infinite_and_huge_boxes_neither_crash_nor_produce_invalid_json():
     from enet4y2.fileio import json_text
 

@@ -204,3 +204,20 @@ def test_bad_weights_output_and_options(tmp_path, onnx):
     with pytest.raises(UsageError, match="opset 7"):
         export_onnx(cfg, weights, tmp_path / "m.onnx", opset=7)
     assert weights.read_bytes()[:4] == b"\0\0\0\0" and not (tmp_path / "m.onnx").exists()
+
+
+def test_negative_rolling_variance_is_refused_with_its_line(tmp_path, onnx):
+    cfg = _cfg(tmp_path, "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=1\n"
+                         "activation=linear\n")
+    weights = write_random_weights(load_cfg(cfg), tmp_path / "w.weights")
+    data = bytearray(weights.read_bytes())
+    # the second conv holds 4 biases, 4 scales, 4 means, 4 rolling variances, then 4x4x1x1
+    # weights (darknet's load order); the file ends with them
+    at = len(data) - 4 * (4 * 4 + 4 * 4)  # start of the second layer's floats
+    at += 4 * 12  # biases, scales, rolling means
+    data[at:at + 4] = np.float32(-1.0).tobytes()
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=r"x\.cfg:\d+: the weights hold a rolling "
+                                           r"variance of -1"):
+        export_onnx(cfg, weights, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
