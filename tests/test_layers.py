@@ -21,7 +21,7 @@ LAYER = {
     "data": 1, "cfg": 1, "weights": 1, "log": 1,
     "darknet": 2, "export": 2, "runtime": 2,
     "build": 3, "fetch": 3, "train": 3, "evaluate": 3, "detect": 3, "modelfiles": 3,
-    "demo": 3,
+    "demo": 3, "executors": 3,
     "cli": 4, "__main__": 4,
 }
 #: What each package may import besides the foundations (and itself).
@@ -37,6 +37,7 @@ ALLOWED = {
     "detect": {"darknet"},
     "modelfiles": {"cfg", "data", "weights"},
     "demo": {"data"},
+    "executors": {"runtime", "detect", "evaluate"},
 }
 MAX_LINES = 400
 
