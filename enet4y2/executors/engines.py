@@ -75,19 +75,27 @@ class LocalPool:
             size = min(self.workers, len(queue))
             pool = ProcessPoolExecutor(size, mp_context=context, initializer=_set_threads,
                                        initargs=(threads_per_worker(self.workers),))
-            running = {pool.submit(_pool_run, self.job, shard): shard for shard in queue}
-            queue.clear()
+            running: dict = {}
             try:
-                while running:
+                while queue or running:
+                    while queue and len(running) < size:  # no more than one each: a broken
+                        shard = queue.popleft()         # pool charges only those running
+                        running[pool.submit(_pool_run, self.job, shard)] = shard
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    broken = False
                     for future in finished:
                         shard = running.pop(future)
                         try:
                             result = future.result()
                         except BrokenProcessPool:
                             retries.lost(shard, "a worker process died", queue)
+                            broken = True
                             continue
                         done(shard, result)
+                    if broken:  # the pool is unusable: the others are lost too
+                        for shard in running.values():
+                            retries.lost(shard, "a worker process died", queue)
+                        break
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
         return retries.failed

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,63 @@ def test_a_missing_ray_is_one_line_naming_the_extra(cli, tiny_detector, images, 
                  "--out", tmp_path / "run")
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "pip install 'enet4y2[ray]'" in result.stderr
+
+
+def _processes(match: str, parent: int | None = None) -> list[int]:
+    """Pids of processes whose command line contains `match` (children of `parent` only,
+    when given)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if match.encode() in cmdline and (parent is None or ppid == parent):
+            pids.append(int(entry))
+    return pids
+
+
+def test_a_killed_pool_worker_is_replaced(tiny_detector, images, single, tmp_path):
+    out = tmp_path / "run"
+    args = ["detect", *images, *map(str, _model(tiny_detector)), "--workers", "2",
+            "--shard-size", "1", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "enet4y2", *args], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (out / "shards").is_dir() or not list((out / "shards").glob("*.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.02)
+    workers = _processes("spawn_main", parent=proc.pid)
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert _records((out / "detections.jsonl").read_text()) == single
+
+
+def test_a_killed_ray_actor_is_replaced(ray_cluster, tiny_detector, images, single, tmp_path):
+    import threading
+
+    from enet4y2.executors import Job, ModelSpec, engine_for, execute
+
+    t = tiny_detector
+    job = Job("detect", ModelSpec(str(t.cfg), str(t.weights), names=str(t.names)),
+              {"thresh": 0.05, "nms": 0.45, "letterbox": None})
+    out = tmp_path / "run"
+    report: dict = {}
+    runner = threading.Thread(target=lambda: report.update(run=execute(
+        job, images, out, engine_for(job, "ray", 2), shard_size=1)))
+    runner.start()
+    deadline = time.monotonic() + 300
+    while not (out / "shards").is_dir() or not list((out / "shards").glob("*.jsonl")):
+        assert runner.is_alive() and time.monotonic() < deadline
+        time.sleep(0.02)
+    actors = _processes("ray::ShardActor")
+    assert actors
+    os.kill(actors[0], signal.SIGKILL)
+    runner.join(timeout=300)
+    assert "run" in report
+    assert _records("\n".join(report["run"].lines)) == single
+    assert len(report["run"].workers) == 3  # two actors and the replacement took shards
