@@ -93,12 +93,15 @@ def test_ray_output_equals_single_process(cli, ray_cluster, tiny_detector, image
     assert len(rates) == 2  # both actors took shards
 
 
-def test_ray_eval_pycoco_equals_single_process(cli, ray_cluster, tiny_detector, tmp_path):
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_eval_pycoco_equals_single_process(cli, request, executor, tiny_detector, tmp_path):
+    if executor == "ray":
+        request.getfixturevalue("ray_cluster")
     t = tiny_detector
     base = ["eval", "--data", t.data, "--cfg", t.cfg, "--weights", t.weights, "--pycoco",
             "--json"]
     cli.ok(*base, "--out", tmp_path / "one")
-    result = cli.ok(*base, "--out", tmp_path / "many", "--executor", "ray", "--workers",
+    result = cli.ok(*base, "--out", tmp_path / "many", "--executor", executor, "--workers",
                     "2", "--shard-size", "5")
     one = json.loads((tmp_path / "one" / "coco_results.json").read_text())
     many = json.loads((tmp_path / "many" / "coco_results.json").read_text())
