@@ -22,6 +22,7 @@ Done = Callable[[Shard, ShardResult], None]
 Failed = dict[int, str]
 
 _WORKER: Worker | None = None
+IN_FLIGHT = 2  # shards queued on each Ray actor
 
 
 def _pool_run(job: Job, shard: Shard) -> ShardResult:
@@ -171,11 +172,12 @@ class RayActors:
     def _dispatch(self, ray, actor_class, actors: list, todo: Sequence[Shard],
                   done: Done) -> Failed:
         retries = _Retries(self.retries)
-        queue, idle = deque(todo), list(actors)
+        # two shards queued on each actor: the next one starts with no round trip between
+        queue, idle = deque(todo), [a for a in actors for _ in range(IN_FLIGHT)]
         running: dict = {}
         while queue or running:
             while idle and queue:
-                actor, shard = idle.pop(), queue.popleft()
+                actor, shard = idle.pop(0), queue.popleft()
                 running[actor.run.remote(shard)] = (actor, shard)
             (ref,), _ = ray.wait(list(running), num_returns=1)
             actor, shard = running.pop(ref)
@@ -186,10 +188,12 @@ class RayActors:
             except ray.exceptions.RayActorError as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "died"
                 retries.lost(shard, f"a Ray worker died: {reason}", queue)
-                actors.remove(actor)
-                actor = actor_class.remote(self.job)  # the replacement
-                actors.append(actor)
-                idle.append(actor)
+                if actor in actors:  # its first lost shard: replace it
+                    actors.remove(actor)
+                    idle = [a for a in idle if a is not actor]
+                    replacement = actor_class.remote(self.job)
+                    actors.append(replacement)
+                    idle.extend([replacement] * IN_FLIGHT)
                 continue
             done(shard, result)
             idle.append(actor)
