@@ -48,9 +48,13 @@ EXECUTOR_KEYS = ("executor", "workers", "address", "gpus_per_worker", "cpus_per_
 def sharded(opts: dict) -> bool:
     """Whether the options ask for a sharded run (ray, or local with --workers)."""
     if opts["executor"] == "local" and opts["workers"] is None:
-        for key, flag in (("address", "--address"), ("gpus_per_worker", "--gpus-per-worker")):
-            if opts[key]:
+        for key, flag in (("address", "--address"), ("gpus_per_worker", "--gpus-per-worker"),
+                          ("cpus_per_worker", "--cpus-per-worker")):
+            if opts[key] and (key != "cpus_per_worker" or opts[key] != 1):
                 raise click.UsageError(f"{flag} is for --executor ray")
+        if opts["shard_size"] != 64:
+            raise click.UsageError("--shard-size is for a sharded run (--executor ray or "
+                                   "--workers N)")
         return False
     return True
 

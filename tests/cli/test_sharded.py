@@ -245,3 +245,30 @@ def test_a_killed_ray_actor_is_replaced(ray_cluster, tiny_detector, images, sing
     assert "run" in report
     assert _records("\n".join(report["run"].lines)) == single
     assert len(report["run"].workers) == 3  # two actors and the replacement took shards
+
+
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_an_error_in_the_work_ends_the_run_with_its_own_message(request, executor,
+                                                                 tiny_detector, images,
+                                                                 tmp_path):
+    from enet4y2.errors import DataError
+    from enet4y2.executors import Job, ModelSpec, engine_for, execute
+
+    if executor == "ray":
+        request.getfixturevalue("ray_cluster")
+    t = tiny_detector
+    job = Job("eval", ModelSpec(str(t.cfg), str(t.weights)),
+              {"thresh": 0.005, "letterbox": False, "category_ids": [1, 2, 3]})
+    with pytest.raises(DataError, match="the model has 2 classes but the ground truth has 3"):
+        execute(job, [[p, i] for i, p in enumerate(images[:4])], tmp_path / "run",
+                engine_for(job, executor, 1), shard_size=2)
+    assert not list((tmp_path / "run" / "shards").iterdir())
+
+
+@pytest.mark.parametrize("option", [["--address", "auto"], ["--gpus-per-worker", "1"],
+                                    ["--cpus-per-worker", "2"], ["--shard-size", "3"]])
+def test_sharding_options_without_a_sharded_run_are_usage_errors(cli, option, tmp_path):
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+    result = cli("detect", image, "--cfg", image, "--weights", image, *option)
+    assert result.exit_code == 2 and option[0] in result.stderr
