@@ -22,7 +22,7 @@ LAYER = {
     "darknet": 2, "export": 2, "runtime": 2,
     "build": 3, "fetch": 3, "train": 3, "evaluate": 3, "detect": 3, "modelfiles": 3,
     "video": 3,
-    "demo": 3, "slurm": 3, "dataset": 3,
+    "demo": 3, "slurm": 3, "dataset": 3, "executors": 3,
     "cli": 4, "__main__": 4,
 }
 #: What each package may import besides the foundations (and itself).
@@ -41,6 +41,7 @@ ALLOWED = {
     "demo": {"data"},
     "slurm": {"train", "cfg", "data", "weights", "log"},
     "dataset": {"data", "cfg", "evaluate"},
+    "executors": {"runtime", "detect", "evaluate"},
 }
 MAX_LINES = 400
 

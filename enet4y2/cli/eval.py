@@ -16,6 +16,7 @@ from enet4y2.cli.options import (
     out_option,
     weights_option,
 )
+from enet4y2.cli.sharded import EXECUTOR_KEYS, executor_options
 
 # Kept here (not imported) so `--help` does not load numpy; tests check they match
 # enet4y2.evaluate.cocoeval.BACKENDS and enet4y2.evaluate.table.EVEN_WITHIN.
@@ -81,6 +82,7 @@ def _parse_compare(values: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--even-within", type=float, default=EVEN_WITHIN, show_default=True,
               help="Judgement: 'even' when values differ by less than this.")
 @json_option(help="Print the results as JSON on stdout.")
+@executor_options
 def eval_command(**options) -> None:
     """Evaluate a detector: darknet's mAP, or COCO AP with pycocotools.
 
@@ -95,6 +97,8 @@ def eval_command(**options) -> None:
       enet4y2 eval --results results/coco_results.json --gt instances_val2014.json \\
           --list 5k.txt --json
       enet4y2 eval --data coco.data --model enet4y2.onnx --pycoco --gt instances.json
+      enet4y2 eval --data coco.data --weights W --pycoco --executor ray --workers 4 \\
+          --out results      # shards in results/run; rerun the same to resume
     \b
     The default evaluation scores every image of the list; --only-detected-images
     reproduces the seed's script and inflates AP. Judgement: 'even' when the two values,
@@ -119,4 +123,9 @@ def eval_command(**options) -> None:
             device=options["device"])
     if options["weights"] and not options["results"] and options["cfg"] is None:
         options["cfg"] = check_input_file(DEFAULT_CFG, "cfg", "--cfg")
+    from enet4y2.cli import sharded
+
+    run_options = {key: options.pop(key) for key in EXECUTOR_KEYS}
+    if sharded.sharded(run_options):
+        options["sharded"] = sharded.eval_inference(options, run_options)
     run_and_render(options)

@@ -210,6 +210,8 @@ def output_paths(out: str | os.PathLike | None, **files: str | os.PathLike | Non
 
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
+#: (setup, progress) -> (COCO results, warnings): inference run elsewhere
+ShardedInference = Callable[[EvalSetup, "Progress | None"], tuple[list[dict], list[str]]]
 
 
 def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, results=None,
@@ -219,14 +221,16 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
              only_detected_images: bool = False, backend: str = "pycocotools",
              iou_thresh: float = 0.5, points: int = 0, even_within: float = EVEN_WITHIN,
              model=None, engine: str | None = None, device: str | None = None,
-             progress: StageProgress | None = None) -> dict:
+             progress: StageProgress | None = None, sharded: ShardedInference | None = None
+             ) -> dict:
     """Everything `enet4y2 eval` does, as one call returning a report dict:
     {"darknet_map": {...} | None, "pycoco": {...} | None, "table": {...} | None,
      "written": [paths], "warnings": [...]}. Inputs are checked before any long run.
     Files are written only where asked: `out` (a folder, see `OUT_FILES`) or the single
     files `json_out`, `stats_out`, `map_out` (which win over `out`). `model` (an exported
     .onnx) runs on `engine` (onnxruntime by default, or opencv) instead of the binding;
-    `backend` is the COCOeval implementation."""
+    `backend` is the COCOeval implementation. `sharded(setup, progress)` -> (results,
+    warnings), when given, runs the inference instead (on workers)."""
     written_to = output_paths(out, json_out=json_out, stats_out=stats_out, map_out=map_out)
     json_out, stats_out, map_out = (written_to[key] for key in OUT_FILES)
 
@@ -288,9 +292,13 @@ def run_eval(*, weights=None, cfg=None, data=None, list_path=None, gt=None, resu
                 report["written"].append(str(written))
         if setup is not None:
             report["warnings"].extend(setup.warnings)
-            detections = infer_results(setup, cfg, weights, batch=batch, thresh=thresh,
-                                       letterbox=letterbox, model=model, engine=engine,
-                                       device=device, progress=stage("detect"))
+            if sharded is not None:
+                detections, more = sharded(setup, stage("detect"))
+                report["warnings"].extend(more)
+            else:
+                detections = infer_results(setup, cfg, weights, batch=batch, thresh=thresh,
+                                           letterbox=letterbox, model=model, engine=engine,
+                                           device=device, progress=stage("detect"))
             if json_out:
                 report["written"].append(str(save_results(json_out, detections)))
             report["pycoco"] = score(setup.gt, detections, setup.image_ids,
