@@ -23,6 +23,7 @@ from enet4y2.data import synthetic
 
 CACHE = paths.REPO_ROOT / "build" / "test-cache"
 ANCHORS = [8, 8, 12, 12, 16, 16, 22, 22, 28, 28, 36, 36]
+ATTEMPTS = 3
 DATASET = {"train": 64, "valid": 16, "width": 96, "height": 80, "seed": 0}
 
 
@@ -49,6 +50,36 @@ def tiny_cfg(max_batches: int = 300, **overrides) -> cfgmod.Cfg:
     return models.enet4y2_cfg(**{**args, **overrides})
 
 
+def _train(tmp: Path, cfg_text: str) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+    ds = synthetic.make_dataset(tmp, **DATASET)
+    (tmp / "tiny.cfg").write_text(cfg_text)
+    with open(tmp / "train.log", "wb") as log:
+        subprocess.run([str(paths.darknet_executable()), "detector", "train", str(ds.data),
+                        str(tmp / "tiny.cfg"), "-dont_show"], cwd=tmp, stdout=log,
+                       stderr=subprocess.STDOUT, check=True, timeout=1800)
+    if not (tmp / "backup" / "tiny_final.weights").is_file():
+        raise RuntimeError(f"darknet wrote no final weights; see {tmp / 'train.log'}")
+
+
+def _sane(tmp: Path) -> bool:
+    """Finite weights, and boxes on the training images at a low threshold (darknet seeds
+    its training with the clock: a run can diverge to NaN)."""
+    import cv2
+    import numpy as np
+
+    from enet4y2.darknet import Network
+    from enet4y2.weights.fit import read_header
+
+    weights = tmp / "backup" / "tiny_final.weights"
+    offset = read_header(weights).header_size
+    if not np.isfinite(np.fromfile(weights, dtype=np.float32, offset=offset)).all():
+        return False
+    images = (tmp / "train.txt").read_text().split()[:8]
+    with Network(tmp / "tiny.cfg", weights) as net:
+        return sum(len(net.detect(cv2.imread(p), thresh=0.05)) for p in images) > 0
+
+
 def build_tiny_detector() -> TinyDetector:
     cfg_text = cfgmod.write_cfg(tiny_cfg())
     record = build_record.read() or {}
@@ -59,21 +90,19 @@ def build_tiny_detector() -> TinyDetector:
     done = root / "DONE"
     if not done.is_file():
         tmp = CACHE / f".tiny-{key}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        ds = synthetic.make_dataset(tmp, **DATASET)
-        (tmp / "tiny.cfg").write_text(cfg_text)
-        with open(tmp / "train.log", "wb") as log:
-            subprocess.run([str(paths.darknet_executable()), "detector", "train", str(ds.data),
-                            str(tmp / "tiny.cfg"), "-dont_show"], cwd=tmp, stdout=log,
-                           stderr=subprocess.STDOUT, check=True, timeout=1800)
+        for _ in range(ATTEMPTS):
+            _train(tmp, cfg_text)
+            if _sane(tmp):
+                break
+        else:
+            raise RuntimeError(f"{ATTEMPTS} trainings of the tiny detector all ended with "
+                               f"NaN weights or no detections; see {tmp / 'train.log'}")
         # The dataset's files hold absolute paths: regenerate them at the final location.
         shutil.rmtree(root, ignore_errors=True)
         for stale in CACHE.glob("tiny-*"):  # models of older settings
             shutil.rmtree(stale, ignore_errors=True)
         os.replace(tmp, root)
         synthetic.make_dataset(root, **DATASET)
-        if not (root / "backup" / "tiny_final.weights").is_file():
-            raise RuntimeError(f"darknet wrote no final weights; see {root / 'train.log'}")
         done.write_text(key)
     return TinyDetector(root, root / "tiny.cfg", root / "backup" / "tiny_final.weights",
                         root / "synth.data", root / "train.txt", root / "valid.txt",

@@ -153,6 +153,23 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
                                 keep_difficult=opts.keep_difficult)
     train, valid = ann.split_indices(len(images), opts.val, opts.seed)
 
+    try:
+        report = _write(opts, out, staging, images, paths, names_out, rows, names, train,
+                        valid, ImportReport(out, names, list(source.classes), summary,
+                                            len(train), len(valid), opts.link, sizes_read,
+                                            source.skipped_shapes, missing), tell)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        where = exc.filename or staging
+        raise OutputError(f"--out {out}: cannot write {where}: {exc.strerror or exc}") \
+            from None
+    _swap(staging, out)
+    return report
+
+
+def _write(opts: ImportOptions, out: Path, staging: Path, images, paths, names_out, rows,
+           names, train, valid, report: ImportReport, tell) -> ImportReport:
+    """Images, labels, lists, obj.data, the GT and the report, into `staging`."""
     if staging.exists():
         shutil.rmtree(staging)  # an interrupted earlier run: start it again
     out_s, stage_s = str(out), str(staging)
@@ -187,10 +204,7 @@ def import_dataset(opts: ImportOptions, progress: Progress | None = None) -> Imp
     gt = ann.coco_ground_truth([(posixpath.basename(names_out[i]), images[i].width,
                                  images[i].height, rows[i]) for i in valid_list], names)
     atomic_write(staging / "valid_gt.json", json_text(gt))
-    report = ImportReport(out, names, list(source.classes), summary, len(train), len(valid),
-                          opts.link, sizes_read, source.skipped_shapes, missing)
     atomic_write(staging / REPORT_NAME, json_text(report.as_dict(), indent=2))
-    _swap(staging, out)
     return report
 
 

@@ -85,6 +85,17 @@ def test_an_interrupted_staging_folder_is_rebuilt(cli, coco):
     assert not stale.exists() and not (root / "out/images/junk.txt").exists()
 
 
+def test_an_output_that_cannot_be_written_is_one_line_and_leaves_nothing(cli, coco):
+    _, src, root = coco
+    (root / "file").write_text("not a folder")
+    result = cli("data", "import", src, "--format", "coco", "--images", root / "images",
+                 "--out", root / "file" / "out")
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and "--out" in result.stderr
+    assert "Error:" not in result.stderr and "Traceback" not in result.stderr
+    assert (root / "file").read_text() == "not a folder"
+
+
 def test_missing_images_are_left_out_and_counted(cli, coco):
     _, src, root = coco
     (root / "images" / "img_003.png").unlink()
