@@ -64,7 +64,7 @@ def _good_enough(cfg: Path, weights: Path) -> bool:
             found = net.detect(image, thresh=0.4)
             for o in objects:
                 hits = [i for i, c in enumerate(found.classes) if c == o.class_id]
-                if not any(_iou(found.boxes[i], o) > 0.65 for i in hits):
+                if not any(_iou(found.boxes[i], o) > 0.62 for i in hits):
                     return False
     return True
 
