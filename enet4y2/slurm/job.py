@@ -16,8 +16,13 @@ checks; a USR1 is always honoured (`scancel --batch --signal=USR1 <job>` is how 
 asks for a stop-and-requeue now). The job also keeps its own timer from `squeue`'s time
 left and acts at half the margin before the end if no USR1 came, and darknet is stopped
 by a third of the margin before the end whatever happens. A SIGTERM (scancel,
-preemption, the hard limit) goes to darknet at once, as in `enet4y2 train`; the job is
-then recorded as killed.
+preemption, an admin's `scontrol requeue`, a node set down, the hard limit) goes to
+darknet at once, as in `enet4y2 train` (Slurm signals every process of the job, so
+darknet may get it first, even while it saves); the job is then recorded as killed, never
+failed, and an incomplete save it left is skipped. When Slurm requeues the job itself
+(PreemptMode=REQUEUE, `scontrol requeue`, a failed node under `--requeue`) the restarted
+job resumes from the newest complete weights like one we requeued; `--slurm-status`
+names Slurm's cause from slurmstepd's line in the job output.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def parse_kills(text: str) -> list[Kill]:
     return out
 
 
-def attempt_endings(chain: runstate.Chain, kills: list[Kill]) -> list[str]:
+def attempt_endings(chain: runstate.Chain, kills: Sequence[Kill]) -> list[str]:
     """How each attempt of `chain` ended, in a few words (pure): its outcome, with
     Slurm's cause when Slurm killed it, `requeued` when Slurm started the job again,
     `lost` when it ended without a word (its node died with it) before a later start."""
@@ -115,10 +116,10 @@ def scheduler_view(job: str) -> dict[str, str] | None:
 
 
 def chain_rows(chain: runstate.Chain, views: dict[str, dict[str, str] | None],
-               kills: list[Kill] = ()) -> list[JobRow]:
+               kills: Sequence[Kill] = ()) -> list[JobRow]:
     """One row per submitted job (pure given the scheduler's answers and its kills)."""
     rows = []
-    endings = attempt_endings(chain, list(kills))
+    endings = attempt_endings(chain, kills)
     for job in chain.jobs:
         attempts = [a for a in chain.attempts if a.job == job]
         ended = [e for a, e in zip(chain.attempts, endings, strict=True) if a.job == job]

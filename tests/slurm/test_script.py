@@ -12,13 +12,14 @@ import pytest
 
 from enet4y2.errors import UsageError
 from enet4y2.slurm import state as runstate
-from enet4y2.slurm.job import killed_by, newest_complete, start_options
+from enet4y2.slurm.job import StopAtSave, _ending, killed_by, newest_complete, start_options
 from enet4y2.slurm.script import JobSpec, parse_job_id, render_script, time_seconds
 from enet4y2.slurm.status import Kill, attempt_endings, chain_rows, parse_kills
 from enet4y2.slurm.submit import SlurmOptions, job_args, node_local
 from enet4y2.train.process import RunResult
 from enet4y2.train.saved import SavedWeights
-from enet4y2.train.session import TrainOptions
+from enet4y2.train.session import Outcome, Reporter, TrainOptions
+from enet4y2.train.start import WeightsChoice
 
 
 def _spec(**kw) -> JobSpec:
@@ -177,3 +178,21 @@ def test_darknet_killed_from_outside_is_not_a_crash():
     assert killed_by(RunResult(returncode=-9)) == signal.SIGKILL
     assert killed_by(RunResult(returncode=-11)) is None  # a segfault is darknet's own
     assert killed_by(RunResult(returncode=1)) is None
+
+
+def _outcome(result: RunResult, broken: bool) -> Outcome:
+    saved = [SavedWeights(Path("b/x_last.weights"), 2, 30, "truncated: 10 of 99 bytes")] \
+        if broken else []
+    return Outcome(result, Path("b/train.log"), Path("b"), "r",
+                   WeightsChoice(None, "scratch", ""), saved)
+
+
+def test_killed_while_saving_goes_on_a_full_disk_does_not():
+    stopper = StopAtSave(Reporter(), save_every=10, margin=60)
+    killed = RunResult(returncode=-15)  # Slurm's SIGTERM reached darknet mid-save
+    assert _ending(_outcome(killed, True), stopper, True) == (
+        "killed", "signal SIGTERM, x_last.weights left incomplete")
+    assert _ending(_outcome(killed, False), stopper, True) == ("killed", "signal SIGTERM")
+    full_disk = RunResult(returncode=1)
+    assert _ending(_outcome(full_disk, True), stopper, True) == (
+        "failed", "incomplete weights b/x_last.weights")
