@@ -31,9 +31,6 @@ MAX_BATCHES, BATCH, SAVE_EVERY = 80, 2, 10
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # the job inherits this (sbatch exports the environment): one OpenMP thread keeps
-    # darknet's pace steady on a small machine that runs other things too
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     ds = synthetic.make_dataset(tmp_path, train=12, valid=3, width=64, height=64)
     ds.data.write_text(ds.data.read_text() + f"savelast = {SAVE_EVERY}\n")
     Path("tiny.cfg").write_text(write_cfg(tiny_cfg(MAX_BATCHES, batch=BATCH)))
