@@ -114,7 +114,7 @@ def _status(opts) -> int:
         spans = ", ".join(f"{'start' if a.from_iteration is None else a.from_iteration}"
                           f"→{'…' if a.iteration is None else a.iteration}"
                           for a in row.attempts) or "not started"
-        ended = ", ".join(a.outcome or "running" for a in row.attempts) or "-"
+        ended = ", ".join(row.endings) or "-"
         state = row.state + (f" ({row.reason})" if row.reason else "")
         terminal.line(f"job {row.job}: {state}, {row.restarts} requeues, iterations "
                       f"{spans}; ended: {ended}")

@@ -16,8 +16,13 @@ checks; a USR1 is always honoured (`scancel --batch --signal=USR1 <job>` is how 
 asks for a stop-and-requeue now). The job also keeps its own timer from `squeue`'s time
 left and acts at half the margin before the end if no USR1 came, and darknet is stopped
 by a third of the margin before the end whatever happens. A SIGTERM (scancel,
-preemption, the hard limit) goes to darknet at once, as in `enet4y2 train`; the job is
-then recorded as killed.
+preemption, an admin's `scontrol requeue`, a node set down, the hard limit) goes to
+darknet at once, as in `enet4y2 train` (Slurm signals every process of the job, so
+darknet may get it first, even while it saves); the job is then recorded as killed, never
+failed, and an incomplete save it left is skipped. When Slurm requeues the job itself
+(PreemptMode=REQUEUE, `scontrol requeue`, a failed node under `--requeue`) the restarted
+job resumes from the newest complete weights like one we requeued; `--slurm-status`
+names Slurm's cause from slurmstepd's line in the job output.
 """
 
 from __future__ import annotations
@@ -270,17 +275,36 @@ def _ending(outcome: Outcome | None, stopper: StopAtSave, requeue: bool
     if outcome is None:
         return ("requeued" if requeue else "stopped"), f"{stopper.why} before darknet started"
     result = outcome.result
-    if outcome.broken:  # e.g. a full disk: a resume would load garbage
-        return "failed", f"incomplete weights {outcome.broken[0].path}"
+    killed = killed_by(result)
+    if outcome.broken and not (killed and not stopper.requested):
+        return "failed", f"incomplete weights {outcome.broken[0].path}"  # a full disk?
     if result.ok and not result.interrupted:
         return "finished", None
     if stopper.requested and not result.stopped_on_nan:
         return ("requeued" if requeue else "stopped"), stopper.why
-    if result.interrupted:
-        return "killed", f"signal {signal.Signals(result.interrupted).name}"
+    if killed:  # Slurm's SIGTERM (preemption, requeue, a node set down) or scancel
+        note = f"signal {signal.Signals(killed).name}"
+        if outcome.broken:  # killed while it saved: the next job skips that file
+            note += f", {outcome.broken[0].path.name} left incomplete"
+        return "killed", note
     if result.stopped_on_nan and result.nan is not None:
         return "failed", f"nan at iteration {result.nan.iteration}"
     return "failed", f"darknet exit status {result.exit_code}"
+
+
+#: Signals that end darknet from outside (Slurm, scancel, an admin), not a crash.
+OUTSIDE = (signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGHUP)
+
+
+def killed_by(result) -> int | None:
+    """The signal that ended darknet from outside, if one did (pure): the one the
+    supervisor forwarded, or the one darknet died of when Slurm signalled it directly
+    (it signals every process of the job) before the supervisor noticed."""
+    if result.interrupted:
+        return result.interrupted
+    if result.returncode < 0 and -result.returncode in OUTSIDE:
+        return -result.returncode
+    return None
 
 
 def time_left(job: str) -> float | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scontrol", "sinfo", "scancel")
 PARTITION = "debug"
+#: A partition whose jobs preempt (requeue) the debug partition's: real preemption.
+URGENT = "urgent"
 
 
 def missing_binaries() -> list[str]:
@@ -32,7 +34,8 @@ def _free_port() -> int:
 
 
 def slurm_conf(root: Path, cpus: int, ctl_port: int, d_port: int, munge_socket: Path) -> str:
-    """The minimal slurm.conf: one node `localhost`, one partition, requeue allowed."""
+    """The minimal slurm.conf: one node `localhost`, the default partition, requeue
+    allowed, and a higher tier partition whose jobs preempt (requeue) the default's."""
     return "\n".join([
         "ClusterName=enet4y2test",
         "SlurmctldHost=localhost(127.0.0.1)",
@@ -60,6 +63,10 @@ def slurm_conf(root: Path, cpus: int, ctl_port: int, d_port: int, munge_socket: 
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU",
         "JobRequeue=1",
+        # jobs of the higher tier partition requeue running debug jobs (their SIGTERM,
+        # KillWait, requeue): what a preempting cluster does to a training
+        "PreemptType=preempt/partition_prio",
+        "PreemptMode=REQUEUE",
         "ReturnToService=2",
         "MpiDefault=none",
         "SlurmctldTimeout=30",
@@ -71,6 +78,8 @@ def slurm_conf(root: Path, cpus: int, ctl_port: int, d_port: int, munge_socket: 
         "SlurmdDebug=info",
         f"NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN",
         f"PartitionName={PARTITION} Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
+        f"PartitionName={URGENT} Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=10 "
+        "PreemptMode=OFF",
         "",
     ])
 

@@ -31,4 +31,8 @@ def slurm_cluster(tmp_path_factory):
 def slurm(slurm_cluster, monkeypatch):
     """The cluster, with SLURM_CONF set so sbatch, scontrol and the jobs find it."""
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
+    # jobs inherit the environment (sbatch exports it): darknet on one OpenMP thread
+    # keeps a steady pace on a small machine busy with other work, where two threads
+    # wait for each other (iterations of 0.1 s took up to 35 s)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     return slurm_cluster

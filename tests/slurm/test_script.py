@@ -4,17 +4,22 @@ read back into a chain, where a continuing job starts from, what counts as node-
 from __future__ import annotations
 
 import shlex
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from enet4y2.errors import UsageError
 from enet4y2.slurm import state as runstate
-from enet4y2.slurm.job import newest_complete, start_options
+from enet4y2.slurm.job import StopAtSave, _ending, killed_by, newest_complete, start_options
 from enet4y2.slurm.script import JobSpec, parse_job_id, render_script, time_seconds
+from enet4y2.slurm.status import Kill, attempt_endings, chain_rows, parse_kills
 from enet4y2.slurm.submit import SlurmOptions, job_args, node_local
+from enet4y2.train.process import RunResult
 from enet4y2.train.saved import SavedWeights
-from enet4y2.train.session import TrainOptions
+from enet4y2.train.session import Outcome, Reporter, TrainOptions
+from enet4y2.train.start import WeightsChoice
 
 
 def _spec(**kw) -> JobSpec:
@@ -120,3 +125,74 @@ def test_a_continuing_job_starts_from_the_newest_complete_weights(tmp_path):
     good = [SavedWeights(last, 3, 1040, None), *saved[1:]]
     assert start_options(opts, newest_complete(good), last) == TrainOptions(resume=True)
     assert start_options(opts, None, last) == opts  # nothing saved yet: as first submitted
+
+
+# --- Slurm's kills: what --slurm-status says about them ------------------------------
+def _at(text: str) -> float:
+    return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+
+
+def test_slurmstepd_cancel_lines_name_the_cause():
+    out = ("start\nslurmstepd-n1: error: *** JOB 7 ON n1 CANCELLED AT 2026-11-28T21:35:12 "
+           "DUE TO PREEMPTION ***\nnoise\nslurmstepd: error: *** JOB 7 ON n1 CANCELLED AT "
+           "2026-11-28T22:00:00 DUE TO NODE FAILURE, SEE SLURMCTLD LOG FOR DETAILS ***\n"
+           "*** JOB 8 ON n2 CANCELLED AT 2026-11-28T22:10:00 DUE TO JOB REQUEUE ***\n"
+           "*** JOB 9 ON n2 CANCELLED AT 2026-11-28T22:20:00 DUE TO TIME LIMIT ***\n"
+           "*** JOB 9 ON n2 CANCELLED AT 2026-11-28T22:30:00 ***\n")
+    kills = parse_kills(out)
+    assert [(k.job, k.cause) for k in kills] == [
+        ("7", "preempted"), ("7", "node failure"), ("8", "scontrol requeue"),
+        ("9", "time limit"), ("9", "scancel")]
+    assert kills[0].at == _at("2026-11-28T21:35:12")
+
+
+def test_each_start_of_a_job_says_how_it_ended():
+    t0 = _at("2026-11-28T21:00:00")
+    events = [{"event": "submitted", "run": "R", "job": "7", "time": t0},
+              {"event": "start", "run": "R", "job": "7", "restart": 0, "time": t0 + 10},
+              {"event": "end", "run": "R", "job": "7", "restart": 0, "outcome": "killed",
+               "note": "signal SIGTERM", "time": t0 + 60},
+              {"event": "start", "run": "R", "job": "7", "restart": 1, "time": t0 + 90},
+              # restart 1 died without a word (its node lost with it)
+              {"event": "start", "run": "R", "job": "7", "restart": 2, "time": t0 + 300},
+              {"event": "end", "run": "R", "job": "7", "restart": 2,
+               "outcome": "requeued", "note": "USR1", "time": t0 + 400},
+              {"event": "start", "run": "R", "job": "7", "restart": 3, "time": t0 + 430}]
+    chain = runstate.chain_of(events)
+    kills = [Kill("7", t0 + 59, "preempted"), Kill("7", t0 + 200, "node failure"),
+             Kill("7", t0 + 401, "scontrol requeue"), Kill("99", t0, "scancel")]
+    assert attempt_endings(chain, kills) == [
+        "killed (preempted), requeued", "lost (node failure), requeued", "requeued",
+        "running"]
+    assert attempt_endings(chain, []) == [
+        "killed (signal SIGTERM), requeued", "lost (no end recorded), requeued",
+        "requeued", "running"]
+    row = chain_rows(chain, {"7": None}, kills)[0]
+    assert row.endings == attempt_endings(chain, kills) and row.restarts == 3
+
+
+def test_darknet_killed_from_outside_is_not_a_crash():
+    assert killed_by(RunResult(returncode=-15, interrupted=15)) == signal.SIGTERM
+    # Slurm signals every process of the job: darknet may die before we forward
+    assert killed_by(RunResult(returncode=-15)) == signal.SIGTERM
+    assert killed_by(RunResult(returncode=-9)) == signal.SIGKILL
+    assert killed_by(RunResult(returncode=-11)) is None  # a segfault is darknet's own
+    assert killed_by(RunResult(returncode=1)) is None
+
+
+def _outcome(result: RunResult, broken: bool) -> Outcome:
+    saved = [SavedWeights(Path("b/x_last.weights"), 2, 30, "truncated: 10 of 99 bytes")] \
+        if broken else []
+    return Outcome(result, Path("b/train.log"), Path("b"), "r",
+                   WeightsChoice(None, "scratch", ""), saved)
+
+
+def test_killed_while_saving_goes_on_a_full_disk_does_not():
+    stopper = StopAtSave(Reporter(), save_every=10, margin=60)
+    killed = RunResult(returncode=-15)  # Slurm's SIGTERM reached darknet mid-save
+    assert _ending(_outcome(killed, True), stopper, True) == (
+        "killed", "signal SIGTERM, x_last.weights left incomplete")
+    assert _ending(_outcome(killed, False), stopper, True) == ("killed", "signal SIGTERM")
+    full_disk = RunResult(returncode=1)
+    assert _ending(_outcome(full_disk, True), stopper, True) == (
+        "failed", "incomplete weights b/x_last.weights")

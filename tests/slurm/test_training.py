@@ -72,6 +72,8 @@ def _signal_after(log: Path, iteration: int, slurm, job: str) -> None:
 def _segments(log: str) -> list[tuple[str, int, str, list[int]]]:
     """(job, restart, what it said, iterations) for each job's part of the log."""
     heads = list(JOB_HEADER.finditer(log))
+    if not heads:
+        return []
     out = []
     for head, nxt in zip(heads, [*heads[1:], None], strict=True):
         part = log[head.end():nxt.start() if nxt else len(log)]
