@@ -12,7 +12,7 @@ OpenCV 4.x's own darknet importer (the best a user could do before) needs
 opencv-python-headless<5 in another interpreter: `--opencv4-python PY` runs it there.
 
     python -m benchmarks.bench_backends [--rounds 10] [--threads 1] [--eval-images 20]
-        [--opencv4-python /tmp/cv4/bin/python]
+        [--opencv4-python /tmp/cv4/bin/python] [--pre-post-only]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from benchmarks.bench_eval_inference import make_images
 from benchmarks.plausible_weights import write_plausible_weights
 from enet4y2 import paths
 from enet4y2.cfg import load_cfg
-from enet4y2.darknet import Network, preprocess
+from enet4y2.darknet import Network, _prep_ffi, preprocess
 from enet4y2.evaluate.inference import batched_detections
 from enet4y2.export.api import export_onnx
 from enet4y2.runtime import open_model
@@ -97,15 +97,16 @@ def timed(runs: dict, rounds: int) -> dict[str, float]:
     return {k: statistics.median(v) * 1000 for k, v in times.items()}
 
 
+PRE_C, PRE_NUMPY, POST = "preprocess (C kernel)", "preprocess (numpy)", "decode + NMS + copy-out"
+
+
 def pre_post(model, image: np.ndarray, rounds: int) -> dict[str, float]:
-    """The shared path alone: preprocess (768x576 -> 416), decode + NMS + copy-out."""
+    """The shared path alone: preprocess (768x576 -> 416) by the compiled kernel (when
+    built) and by numpy, side by side; decode + NMS + copy-out."""
     buf = np.zeros((1, 3, model.height, model.width), np.float32)
     preprocess.prepare(image, buf[0])
     outs = model.forward(buf)
     spec = model.spec
-
-    def pre():
-        preprocess.prepare(image, buf[0])
 
     def post():
         cands = raw_candidates([o[0] for o in outs], spec, 0.25)
@@ -113,7 +114,41 @@ def pre_post(model, image: np.ndarray, rounds: int) -> dict[str, float]:
         preprocess.boxes_to_pixels(rows[:, :4], image.shape[1], image.shape[0],
                                    spec.width, spec.height, False)
 
-    return timed({"preprocess": pre, "decode + NMS + copy-out": post}, rounds * 5)
+    runs = {}
+    if _prep_ffi.load() is not None:
+        runs[PRE_C] = lambda: preprocess.prepare_compiled(image, buf[0])
+    else:
+        print("preprocessing kernel not built (make darknet): numpy only")
+    runs[PRE_NUMPY] = lambda: preprocess.prepare_numpy(image, buf[0])
+    runs[POST] = post
+    return timed(runs, rounds * 5)
+
+
+def print_pre_post(shared: dict[str, float]) -> None:
+    """The shared path's table and its total (the preprocessing `prepare` uses + post)."""
+    print("shared pre/post alone (one thread), ms per image")
+    for name, ms in shared.items():
+        print(f"  {name:34s} {ms:8.2f}")
+    if PRE_C in shared:
+        print(f"preprocess numpy / C kernel               = "
+              f"{shared[PRE_NUMPY] / shared[PRE_C]:.1f}x")
+    pre = shared.get(PRE_C, shared[PRE_NUMPY])
+    print(f"pre + post per image                      = {pre + shared[POST]:.2f} ms"
+          "  (goal <= 2)")
+
+
+def pre_post_only(args) -> None:
+    """--pre-post-only: the shared path on ONNX Runtime's outputs, nothing else."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-backends-"))
+    image = cv2.resize(cv2.imread(str(args.image)), (768, 576))
+    weights = write_plausible_weights(load_cfg(args.cfg), tmp / "plausible.weights")
+    export_onnx(args.cfg, weights, tmp / "b1.onnx", batch=1)
+    print(f"cfg {args.cfg.name}, image {args.image.name} resized to 768x576, "
+          f"{args.rounds * 5} interleaved rounds, medians; load {os.getloadavg()[0]:.1f}")
+    with ort_model(tmp / "b1.onnx", 1, args.threads) as ort1:
+        shared = pre_post(ort1, image, args.rounds)
+    print_pre_post(shared)
+    print(f"load after: {os.getloadavg()[0]:.1f}")
 
 
 IMPORTER = "opencv 4.x darknet importer (blob+forward)"
@@ -173,7 +208,12 @@ def main() -> None:
                          "0: each engine's default")
     ap.add_argument("--eval-images", type=int, default=20,
                     help="generated 640x480 JPEGs for eval's inference stage")
+    ap.add_argument("--pre-post-only", action="store_true",
+                    help="only the shared pre/post path (C kernel and numpy side by side)")
     args = ap.parse_args()
+    if args.pre_post_only:
+        pre_post_only(args)
+        return
     if args.threads:  # before libdarknet (libgomp) is loaded
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
         cv2.setNumThreads(args.threads)
@@ -215,14 +255,10 @@ def main() -> None:
     print("batch 4, ms per image")
     for name, ms in four.items():
         print(f"  {name:34s} {ms:8.1f}")
-    print("shared pre/post alone (one thread), ms per image")
-    for name, ms in shared.items():
-        print(f"  {name:34s} {ms:8.2f}")
+    print_pre_post(shared)
     dn, ort = one["darknet Network.detect"], one["onnxruntime (whole path)"]
     print(f"\nNetwork.detect / raw forward             = {dn / one['darknet raw forward']:.3f}"
           "  (goal <= 1.03)")
-    print(f"pre + post per image                      = {sum(shared.values()):.2f} ms"
-          "  (goal <= 2)")
     print(f"batch 1: Network.detect / onnxruntime    = {dn / ort:.2f}x  (goal >= 4)")
     print(f"batch 1: Network.detect / opencv dnn     = {dn / one['opencv dnn (whole path)']:.2f}x")
     dn4, ort4_ms = four["darknet Network.detect_batch"], four["onnxruntime (whole path)"]

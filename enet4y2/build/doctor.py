@@ -61,6 +61,16 @@ def binding_status() -> str:
     return f"ok ({extension_path()})"
 
 
+def prep_kernel_status() -> str:
+    """The compiled preprocessing kernel, or why the numpy path is used."""
+    from enet4y2.darknet import _prep_ffi
+
+    path = _prep_ffi.extension_path()
+    if path is None:
+        return "not built (numpy preprocessing; `make darknet` builds it)"
+    return f"ok ({path})" if _prep_ffi.load() else f"not loadable ({path}): numpy is used"
+
+
 def examine() -> Report:
     r = Report()
     record = build_record.read()
@@ -73,6 +83,7 @@ def examine() -> Report:
     r.facts["build"] = record
     r.facts["pinned_commit"] = DARKNET_PINNED_COMMIT
     r.facts["binding"] = binding_status() if r.facts["libdarknet"] else "not built"
+    r.facts["prep_kernel"] = prep_kernel_status()
     r.facts["gpus"] = cuda.gpus()
     r.facts["nvcc"] = nvcc_version()
     r.facts["cudnn"] = cudnn_location()

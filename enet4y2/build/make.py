@@ -20,7 +20,7 @@ from pathlib import Path
 from enet4y2 import paths, proc
 from enet4y2.build import cuda, source
 from enet4y2.build import record as build_record
-from enet4y2.darknet import _builder
+from enet4y2.darknet import _builder, _prep_builder
 from enet4y2.errors import BuildError
 from enet4y2.proc import Child
 
@@ -188,6 +188,7 @@ def build(requested: dict[str, str], *, dest: Path | None = None, darknet_src: s
               watch)
 
     binding = _builder.compile_binding(dest, flags.defines(), cuda_setup, work, report=report)
+    prep_kernel = _prep_builder.compile_prep(work, report=report)
 
     record = {
         "commit": src.commit,
@@ -196,6 +197,7 @@ def build(requested: dict[str, str], *, dest: Path | None = None, darknet_src: s
         "flags": asdict(flags),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "binding": str(binding),
+        "prep_kernel": str(prep_kernel),
         "cuda_driver": cuda_setup.driver if cuda_setup else None,
         "cuda_runtime_dirs": [str(d) for d in cuda_setup.runtime_dirs] if cuda_setup else [],
         "seconds": round(time.monotonic() - started, 1),

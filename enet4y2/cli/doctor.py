@@ -45,6 +45,7 @@ def doctor(as_json: bool) -> None:
             ("executable", f["darknet_executable"] or not_built),
             ("libdarknet", f["libdarknet"] or not_built),
             ("binding", f["binding"]),
+            ("preprocessing kernel", f["prep_kernel"]),
             ("source commit", f"{build.get('commit') or '-'} ({build.get('commit_check', '-')})"),
             ("build flags", ("+".join(on) or "CPU") if build else "-"),
             ("ARCH", flags.get("ARCH") or "-"),

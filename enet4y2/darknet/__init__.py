@@ -1,6 +1,7 @@
 """The libdarknet binding (cffi, API mode): `_builder` (the cdef, compiled by `make
 darknet`), `_ffi` (the one import point of the extension), `low` (one thin function per
-darknet call), `preprocess` (darknet's input preparation, bit-exact, in numpy) and
+darknet call), `preprocess` (darknet's input preparation, bit-exact: a small compiled
+kernel, `_prep_builder` / `_prep_ffi`, that links nothing of darknet, else numpy) and
 `network.Network` composing them.
 
 Importing this package never needs the compiled extension; creating a `Network` without

@@ -1,10 +1,14 @@
-"""Image → network input, exactly as darknet's `detector test` prepares it, in numpy.
+"""Image → network input, exactly as darknet's `detector test` prepares it.
 
 Darknet scales pixels by 1/255 (in double, stored as float), then resizes with its own
 "align corners" bilinear `resize_image` (columns first, then rows, in float), or
 letterboxes (resize keeping aspect, pad with 0.5). Doing the same arithmetic here means
 the binding sees the very input the darknet executable sees; the result is written
 straight into the caller's CHW float32 buffer.
+
+Two implementations, equal bit for bit: a compiled kernel (`_prep_builder`, built by `make
+darknet`, several times faster) when it is built, else the numpy code below, which is
+also the reference the kernel is tested against.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from enet4y2.errors import ImageError
+from enet4y2 import paths
+from enet4y2.darknet import _prep_ffi
+from enet4y2.errors import ImageError, NotBuiltError
 
 # Darknet: data = (float)pixel / 255. (double division rounded to float). For the 256
 # possible pixels that equals float32 division by 255, checked in the tests.
@@ -109,6 +115,33 @@ def letterbox_geometry(src_w: int, src_h: int, w: int, h: int) -> tuple[int, int
 def prepare(image: np.ndarray, out: np.ndarray, *, letterbox: bool = False) -> None:
     """Write `image` (HxWx3 BGR uint8) into `out` (3xhxw float32) as darknet would."""
     check_image(image)
+    kernel = _prep_ffi.load()
+    if kernel is not None and _kernel_can_write(out):
+        _prepare_compiled(kernel, image, out, letterbox)
+    else:
+        _prepare_numpy(image, out, letterbox)
+
+
+def prepare_numpy(image: np.ndarray, out: np.ndarray, *, letterbox: bool = False) -> None:
+    """`prepare` by the numpy path, compiled kernel or not (the reference; benchmarks)."""
+    check_image(image)
+    _prepare_numpy(image, out, letterbox)
+
+
+def prepare_compiled(image: np.ndarray, out: np.ndarray, *, letterbox: bool = False) -> None:
+    """`prepare` by the compiled kernel; NotBuiltError when it is not built."""
+    check_image(image)
+    kernel = _prep_ffi.load()
+    if kernel is None:
+        raise NotBuiltError(f"the preprocessing kernel is not built in "
+                            f"{paths.darknet_dir()}: run `make darknet`")
+    if not _kernel_can_write(out):
+        raise ImageError(f"the kernel writes a writable 3xhxw float32 array with "
+                         f"contiguous rows, got {out.dtype} {out.shape} {out.strides}")
+    _prepare_compiled(kernel, image, out, letterbox)
+
+
+def _prepare_numpy(image: np.ndarray, out: np.ndarray, letterbox: bool) -> None:
     _, h, w = out.shape
     planes = _rgb_planes(image)
     if not letterbox:
@@ -118,6 +151,40 @@ def prepare(image: np.ndarray, out: np.ndarray, *, letterbox: bool = False) -> N
     new_w, new_h, dx, dy = letterbox_geometry(src_w, src_h, w, h)
     out.fill(0.5)
     resize_into(planes, out[:, dy:dy + new_h, dx:dx + new_w])
+
+
+def _kernel_can_write(out: np.ndarray) -> bool:
+    """An output the kernel addresses: float32 3xhxw, rows contiguous, writable."""
+    return (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.ndim == 3
+            and out.shape[0] == 3 and out.shape[1] > 0 and out.shape[2] > 0
+            and out.strides[2] == 4 and out.strides[0] % 4 == 0 and out.strides[1] % 4 == 0
+            and out.flags.writeable and out.flags.aligned)
+
+
+def _prepare_compiled(kernel: tuple, image: np.ndarray, out: np.ndarray,
+                      letterbox: bool) -> None:
+    """The kernel reads the image in place through its strides (any layout, BGR or gray)
+    and writes the planes through out's strides; the GIL is released during the call."""
+    ffi, lib = kernel
+    src_h, src_w = image.shape[:2]
+    _, h, w = out.shape
+    if letterbox:
+        new_w, new_h, dx, dy = letterbox_geometry(src_w, src_h, w, h)
+        out.fill(0.5)
+        out = out[:, dy:dy + new_h, dx:dx + new_w]
+        h, w = new_h, new_w
+    stride_y, stride_x = image.strides[:2]
+    if image.ndim == 3 and image.shape[2] == 3:
+        step = image.strides[2]
+        offsets = (2 * step, step, 0)  # R, G, B of a BGR pixel
+    else:
+        offsets = (0, 0, 0)  # gray: three equal planes
+    status = lib.enet4y2_resize(ffi.cast("const uint8_t *", image.ctypes.data), src_h, src_w,
+                                stride_y, stride_x, *offsets,
+                                ffi.cast("float *", out.ctypes.data), h, w,
+                                out.strides[0] // 4, out.strides[1] // 4)
+    if status != 0:
+        raise MemoryError("the preprocessing kernel could not allocate its rows")
 
 
 def boxes_to_pixels(rel: np.ndarray, src_w: int, src_h: int, net_w: int, net_h: int,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from enet4y2 import DARKNET_PINNED_COMMIT, paths
@@ -21,11 +23,15 @@ def test_build_records_noops_and_rebuilds_on_flag_change(tmp_path):
     assert first["flags"]["OPENMP"] == 1 and first["flags"]["GPU"] == 0
     assert first["objects_compiled"] > 50
     assert (dest / "libdarknet.so").is_file() and (dest / "darknet").is_file()
+    assert Path(first["binding"]).is_file()  # both extensions, in the same work folder
+    assert Path(first["prep_kernel"]).parent == dest.resolve() / ".enet4y2" / "prep"
+    assert Path(first["prep_kernel"]).is_file()
     assert any("-fopenmp" in line for line in lines)
 
     again = build.build(CPU, dest=dest, darknet_src=str(paths.darknet_dir()),
                         report=lambda m: None)
     assert again["objects_compiled"] == 0 and again["built_at"] == first["built_at"]
+    assert again["prep_kernel"] == first["prep_kernel"]
 
     reports: list[str] = []
     lines.clear()
