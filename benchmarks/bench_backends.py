@@ -11,8 +11,13 @@ binding's preprocessing and darknet's decoding and NMS.
 OpenCV 4.x's own darknet importer (the best a user could do before) needs
 opencv-python-headless<5 in another interpreter: `--opencv4-python PY` runs it there.
 
+`--isolated`: each engine alone in its own fresh process (darknet `Network.detect`, its
+raw forward, the ONNX Runtime path), processes alternating, so no engine's thread pool
+spins beside another's and each gets the cores to itself at `--threads` (0: its default)
+— what a user running one engine gets.
+
     python -m benchmarks.bench_backends [--rounds 10] [--threads 1] [--eval-images 20]
-        [--opencv4-python /tmp/cv4/bin/python] [--pre-post-only]
+        [--opencv4-python /tmp/cv4/bin/python] [--pre-post-only] [--isolated [--repeat 3]]
 """
 
 from __future__ import annotations
@@ -197,6 +202,55 @@ def eval_rates(cfg: Path, weights: Path, tmp: Path, count: int, threads: int) ->
           f"{rates['onnxruntime'] / rates['darknet']:.2f}x  (goal >= 3)")
 
 
+ALONE = ("darknet Network.detect", "darknet raw forward", "onnxruntime (whole path)")
+
+
+def alone(args) -> None:
+    """--alone N: engine ALONE[N] by itself, this process; prints its median ms."""
+    tmp = Path(args.alone_dir)
+    image = cv2.resize(cv2.imread(str(args.image)), (768, 576))
+    name = ALONE[args.alone]
+    if name.startswith("darknet"):
+        with Network(args.cfg, tmp / "plausible.weights") as net:
+            preprocess.prepare(image, net.input_buffer[0])
+            run = net.predict_raw if "raw" in name else (lambda: net.detect(image))
+            print(timed({name: run}, args.rounds)[name])
+    else:
+        with ort_model(tmp / "b1.onnx", 1, args.threads) as ort1:
+            print(timed({name: lambda: ort1.detect(image)}, args.rounds)[name])
+
+
+def isolated(args) -> None:
+    """--isolated: every engine of ALONE in its own process, alternating, medians."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-backends-"))
+    weights = write_plausible_weights(load_cfg(args.cfg), tmp / "plausible.weights")
+    export_onnx(args.cfg, weights, tmp / "b1.onnx", batch=1)
+    env = dict(os.environ)
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    print(f"cfg {args.cfg.name}, 768x576, each engine alone in its own process, "
+          f"{args.repeat} alternations of {args.rounds} rounds; threads "
+          f"{args.threads or 'default'}; load {os.getloadavg()[0]:.1f}")
+    got: dict[str, list[float]] = {name: [] for name in ALONE}
+    for _ in range(args.repeat):
+        for i, name in enumerate(ALONE):
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.bench_backends", "--cfg", str(args.cfg),
+                 "--image", str(args.image), "--rounds", str(args.rounds), "--threads",
+                 str(args.threads), "--alone", str(i), "--alone-dir", str(tmp)],
+                capture_output=True, text=True, check=True, env=env, cwd=paths.REPO_ROOT)
+            got[name].append(float(out.stdout.split()[-1]))
+    med = {k: statistics.median(v) for k, v in got.items()}
+    for name, ms in med.items():
+        print(f"  {name:34s} {ms:8.1f}  ({', '.join(f'{v:.1f}' for v in got[name])})")
+    dn = med["darknet Network.detect"]
+    print(f"Network.detect / raw forward             = {dn / med['darknet raw forward']:.3f}"
+          "  (goal <= 1.03)")
+    print(f"batch 1: Network.detect / onnxruntime    = "
+          f"{dn / med['onnxruntime (whole path)']:.2f}x  (goal >= 4)")
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cfg", type=Path, default=paths.REPO_ROOT / "cfg" / "enet4y2-coco.cfg")
@@ -210,7 +264,20 @@ def main() -> None:
                     help="generated 640x480 JPEGs for eval's inference stage")
     ap.add_argument("--pre-post-only", action="store_true",
                     help="only the shared pre/post path (C kernel and numpy side by side)")
+    ap.add_argument("--isolated", action="store_true",
+                    help="each engine alone in its own process (see the module doc)")
+    ap.add_argument("--repeat", type=int, default=3, help="--isolated: alternations")
+    ap.add_argument("--alone", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--alone-dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.alone is not None:
+        if args.threads:
+            cv2.setNumThreads(args.threads)
+        alone(args)
+        return
+    if args.isolated:
+        isolated(args)
+        return
     if args.pre_post_only:
         pre_post_only(args)
         return
