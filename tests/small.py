@@ -45,23 +45,25 @@ def _generate_cfg(ds: synthetic.Dataset, out: Path) -> None:
 
 
 def _scenes() -> list[tuple]:
-    """Frames like the video tests' clips (one square on the zigzag path, a square and a
-    disc side by side), with their true objects."""
+    """Frames like the video tests' clips, with their true objects and the threshold the
+    model must clear there: one square on the zigzag path (the alignment tests detect at
+    0.1; one of its positions scores only 0.3-0.5 with every model trained so far), a
+    square and a disc side by side (the tracking tests run at 0.25-0.3)."""
     from tests.video.clips import background, render, two_tracks, zigzag
 
     bg = background(DATASET["width"], DATASET["height"])
-    return ([(render(bg, [o]), [o]) for o in zigzag(40)]
-            + [(render(bg, objs), objs) for objs in two_tracks(40)[::6]])
+    return ([(render(bg, [o]), [o], 0.2) for o in zigzag(40)]
+            + [(render(bg, objs), objs, 0.4) for objs in two_tracks(40)[::6]])
 
 
 def _good_enough(cfg: Path, weights: Path) -> bool:
     """Every object of `_scenes` found with its class, with a margin over what the video
-    tests ask (threshold 0.3, IoU > 0.6)."""
+    tests ask (their threshold, IoU > 0.6)."""
     from enet4y2.darknet import Network
 
     with Network(cfg, weights) as net:
-        for image, objects in _scenes():
-            found = net.detect(image, thresh=0.4)
+        for image, objects, thresh in _scenes():
+            found = net.detect(image, thresh=thresh)
             for o in objects:
                 hits = [i for i, c in enumerate(found.classes) if c == o.class_id]
                 if not any(_iou(found.boxes[i], o) > 0.62 for i in hits):

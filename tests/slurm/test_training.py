@@ -48,6 +48,10 @@ def _wait_for_the_end(backup: Path, slurm, seconds: float) -> runstate.Chain:
     while time.monotonic() < deadline and gone < 10:
         chain = runstate.chain_of(runstate.read_events(backup))
         if chain.outcome is not None:
+            # the job records its end, then exits: let Slurm see it leave (up to 60 s)
+            settle = time.monotonic() + 60
+            while slurm.query("squeue", "--noheader").strip() and time.monotonic() < settle:
+                time.sleep(1)
             return chain
         gone = 0 if slurm.query("squeue", "--noheader").strip() else gone + 1
         time.sleep(2)

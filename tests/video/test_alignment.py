@@ -42,7 +42,7 @@ def test_each_frames_box_is_that_frames_object(small_detector, tmp_path, queue_s
     truth = zigzag(40)
     clip = write_clip(tmp_path / "path.mp4", [[o] for o in truth])
     with Network(small_detector.cfg, small_detector.weights) as net:
-        results = list(detect_video(net, [str(clip)], queue_size=queue_size, thresh=0.3))
+        results = list(detect_video(net, [str(clip)], queue_size=queue_size, thresh=0.1))
     assert [r.index for r in results] == list(range(40))
     for r in results:
         assert len(r.detections), f"frame {r.index}: nothing detected"
@@ -64,7 +64,7 @@ def test_several_sources_in_one_batch_stay_apart_and_aligned(small_detector, tmp
     listing.write_text("".join(f"{write_clip(tmp_path / n, [[o] for o in t])}\n"
                                for n, t in truths.items()))
     with Network(small_detector.cfg, small_detector.weights, batch=2) as net:
-        results = list(detect_video(net, [str(listing)], thresh=0.3))
+        results = list(detect_video(net, [str(listing)], thresh=0.1))
     for name, truth in truths.items():
         mine = [r for r in results if r.source.endswith(name)]
         assert [r.index for r in mine] == list(range(len(truth)))
