@@ -19,6 +19,19 @@ def darknet_dir() -> Path:
     return Path(env).resolve() if env else REPO_ROOT / "third_party" / "darknet"
 
 
+def built_extension(folder: str, module: str) -> Path | None:
+    """`<darknet_dir>/.enet4y2/<folder>/<module><suffix>` for this interpreter's suffixes,
+    if `make darknet` compiled it there."""
+    import importlib.machinery
+
+    where = darknet_dir() / ".enet4y2" / folder
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = where / f"{module}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def darknet_executable() -> Path:
     return darknet_dir() / "darknet"
 

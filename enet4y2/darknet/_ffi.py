@@ -7,7 +7,6 @@ Nothing else imports it; without a build, `load()` raises NotBuiltError.
 
 from __future__ import annotations
 
-import importlib.machinery
 import importlib.util
 from pathlib import Path
 
@@ -18,12 +17,7 @@ from enet4y2.errors import NoDriverError, NotBuiltError
 
 def extension_path() -> Path | None:
     """The compiled extension for this interpreter, if `make darknet` built one."""
-    folder = paths.darknet_dir() / ".enet4y2" / "cffi"
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = folder / f"{MODULE_NAME}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+    return paths.built_extension("cffi", MODULE_NAME)
 
 
 _loaded: dict[Path, tuple] = {}  # by extension path

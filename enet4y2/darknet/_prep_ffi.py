@@ -7,7 +7,6 @@ and `preprocess` runs its numpy path, which gives the same numbers.
 
 from __future__ import annotations
 
-import importlib.machinery
 import importlib.util
 import warnings
 from pathlib import Path
@@ -18,12 +17,7 @@ from enet4y2.darknet._prep_builder import MODULE_NAME
 
 def extension_path() -> Path | None:
     """The compiled kernel for this interpreter, if `make darknet` built one."""
-    folder = paths.darknet_dir() / ".enet4y2" / "prep"
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = folder / f"{MODULE_NAME}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+    return paths.built_extension("prep", MODULE_NAME)
 
 
 _by_dir: dict[Path, tuple | None] = {}  # darknet dir -> (ffi, lib) or None; loaded once

@@ -14,27 +14,28 @@ from pathlib import Path
 
 import pytest
 
-from enet4y2.cfg import load_cfg, write_cfg
-from enet4y2.data import synthetic
+from enet4y2.cfg import load_cfg
 from enet4y2.slurm import state as runstate
 from enet4y2.train.saved import inspect
 from enet4y2.weights.fit import read_header
 from tests.slurm.cluster import URGENT
-from tests.slurm.test_training import _segments, _wait_for_the_end
-from tests.tiny import tiny_cfg
+from tests.slurm.test_training import (
+    BATCH,
+    SAVE_EVERY,
+    _segments,
+    _wait_for_the_end,
+    make_workdir,
+)
 
 pytestmark = [pytest.mark.darknet, pytest.mark.slurm]
 
-MAX_BATCHES, BATCH, SAVE_EVERY = 80, 2, 10
+MAX_BATCHES = 80  # saves every SAVE_EVERY iterations, as test_training's runs
 
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    ds = synthetic.make_dataset(tmp_path, train=12, valid=3, width=64, height=64)
-    ds.data.write_text(ds.data.read_text() + f"savelast = {SAVE_EVERY}\n")
-    Path("tiny.cfg").write_text(write_cfg(tiny_cfg(MAX_BATCHES, batch=BATCH)))
-    return tmp_path
+    monkeypatch.chdir(tmp_path)  # restored afterwards
+    return make_workdir(tmp_path, MAX_BATCHES)
 
 
 def _submit(cli) -> str:

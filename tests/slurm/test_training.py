@@ -9,6 +9,7 @@ max_batches."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from itertools import pairwise
@@ -33,13 +34,20 @@ CHAIN_BATCHES, CHAIN_JOBS = 60, 4
 STOP_AT = 20
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def make_workdir(tmp_path: Path, max_batches: int) -> Path:
+    """The current folder: a small synthetic dataset saving every SAVE_EVERY iterations,
+    and the tiny model's tiny.cfg for `max_batches`."""
+    os.chdir(tmp_path)
     ds = synthetic.make_dataset(tmp_path, train=12, valid=3, width=64, height=64)
     ds.data.write_text(ds.data.read_text() + f"savelast = {SAVE_EVERY}\n")
-    Path("tiny.cfg").write_text(write_cfg(tiny_cfg(MAX_BATCHES, batch=BATCH)))
+    Path("tiny.cfg").write_text(write_cfg(tiny_cfg(max_batches, batch=BATCH)))
     return tmp_path
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # restored afterwards
+    return make_workdir(tmp_path, MAX_BATCHES)
 
 
 def _wait_for_the_end(backup: Path, slurm, seconds: float) -> runstate.Chain:
