@@ -2,9 +2,12 @@
 synthetic data, for tests that need boxes in the right place (video alignment, tracking).
 
 The demo's recipe (96x96, batch 16, lr 0.001, burn_in 50, 400 iterations, anchors by
-k-means over the training boxes): AP50 about 0.96. Darknet seeds its training with the
-clock, so a run can also end weaker: each model must find every object of the scenes the
-video tests draw (`_good_enough`), or it is trained again (at most `ATTEMPTS` times).
+k-means over the training boxes; AP50 about 0.96), trained on the demo's synthetic images
+plus scenes drawn like the video tests' clips (their background, colours and sizes, at
+random places), as a user trains on the footage the detector will see. Darknet seeds its
+training with the clock, so a run can also end weaker: each model must find every object
+of the scenes the video tests draw (`_good_enough`), or it is trained again (at most
+`ATTEMPTS` times).
 Cached under build/test-cache keyed by everything that affects the result, so only the
 first run pays for the training.
 """
@@ -19,15 +22,20 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from enet4y2 import modelfiles, paths
 from enet4y2.build import record as build_record
 from enet4y2.data import synthetic
+from tests.video import clips
 
 CACHE = paths.REPO_ROOT / "build" / "test-cache"
 DATASET = {"train": 64, "valid": 16, "width": 96, "height": 80, "seed": 0}
 CFG = {"tiny": True, "heads": 2, "width": 96, "height": 96, "batch": 16, "subdivisions": 1,
        "max_batches": 400, "learning_rate": 0.001, "burn_in": 50}
-ATTEMPTS = 3
+CLIP_SCENES = {"count": 96, "seed": 1}
+ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,35 @@ class SmallDetector:
     height: int
 
 
+def _make_data(root: Path) -> synthetic.Dataset:
+    """The demo's dataset, then `CLIP_SCENES` clip-like images added to its train list."""
+    ds = synthetic.make_dataset(root, **DATASET)
+    width, height = DATASET["width"], DATASET["height"]
+    rng = np.random.default_rng(CLIP_SCENES["seed"])
+    paths_ = []
+    for i in range(CLIP_SCENES["count"]):
+        objects: list = []
+        for class_id in rng.permutation(2)[:int(rng.integers(1, 3))]:
+            size = int(rng.integers(20, 33))
+            for _attempt in range(20):
+                x, y = int(rng.integers(0, width - size)), int(rng.integers(0, height - size))
+                if all(x + size <= o.x or o.x + o.size <= x or y + size <= o.y
+                       or o.y + o.size <= y for o in objects):
+                    objects.append(clips.Obj(0, int(class_id), x, y, size))
+                    break
+        bg = clips.background(width, height, seed=int(rng.integers(0, 4)))
+        image = clips.render(bg, objects)
+        path = ds.root / "train" / f"clip_{i:06d}.jpg"
+        cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        path.with_suffix(".txt").write_text(synthetic.label_lines(
+            [synthetic.Box(o.class_id, o.x, o.y, o.size, o.size) for o in objects],
+            width, height))
+        paths_.append(f"{path}\n")
+    with open(ds.train_list, "a") as listing:
+        listing.writelines(paths_)
+    return ds
+
+
 def _generate_cfg(ds: synthetic.Dataset, out: Path) -> None:
     modelfiles.generate(output=out, names=str(ds.names), anchors_from=str(ds.data), **CFG)
 
@@ -47,27 +84,26 @@ def _generate_cfg(ds: synthetic.Dataset, out: Path) -> None:
 def _scenes() -> list[tuple]:
     """Frames like the video tests' clips, with their true objects and the threshold the
     model must clear there: one square on the zigzag path (the alignment tests detect at
-    0.1; one of its positions scores only 0.3-0.5 with every model trained so far), a
-    square and a disc side by side from frame 6 on (the tracking tests run at 0.25-0.3
-    and judge ids from frame 5 on)."""
-    from tests.video.clips import background, render, two_tracks, zigzag
-
-    bg = background(DATASET["width"], DATASET["height"])
-    return ([(render(bg, [o]), [o], 0.2) for o in zigzag(40)]
-            + [(render(bg, objs), objs, 0.3) for objs in two_tracks(40)[6::6]])
+    0.1; one of its positions scores only 0.3-0.5 with most models), a square and a disc
+    crossing (the tracking tests run at 0.25-0.3, where a stray box would start a track)."""
+    bg = clips.background(DATASET["width"], DATASET["height"])
+    return ([(clips.render(bg, [o]), [o], 0.2, False) for o in clips.zigzag(40)]
+            + [(clips.render(bg, objs), objs, 0.3, True) for objs in clips.two_tracks(40)])
 
 
 def _good_enough(cfg: Path, weights: Path) -> bool:
     """Every object of `_scenes` found with its class, with a margin over what the video
-    tests ask (their threshold, IoU > 0.6)."""
+    tests ask (their threshold, IoU > 0.5), and no stray box where the tracking tests run."""
     from enet4y2.darknet import Network
 
     with Network(cfg, weights) as net:
-        for image, objects, thresh in _scenes():
+        for image, objects, thresh, no_strays in _scenes():
             found = net.detect(image, thresh=thresh)
+            if no_strays and len(found.classes) > len(objects):
+                return False
             for o in objects:
                 hits = [i for i, c in enumerate(found.classes) if c == o.class_id]
-                if not any(_iou(found.boxes[i], o) > 0.62 for i in hits):
+                if not any(_iou(found.boxes[i], o) > 0.55 for i in hits):
                     return False
     return True
 
@@ -81,7 +117,7 @@ def _iou(box, o) -> float:
 
 def _train(tmp: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
-    ds = synthetic.make_dataset(tmp, **DATASET)
+    ds = _make_data(tmp)
     _generate_cfg(ds, tmp / "small.cfg")
     with open(tmp / "train.log", "wb") as log:
         subprocess.run([str(paths.darknet_executable()), "detector", "train", str(ds.data),
@@ -95,8 +131,9 @@ def _train(tmp: Path) -> Path:
 
 def build_small_detector() -> SmallDetector:
     record = build_record.read() or {}
-    key_src = json.dumps([CFG, DATASET, record.get("commit"), record.get("flags"),
-                          Path(synthetic.__file__).read_text()], sort_keys=True)
+    key_src = json.dumps([CFG, DATASET, CLIP_SCENES, record.get("commit"),
+                          record.get("flags"), Path(synthetic.__file__).read_text(),
+                          Path(clips.__file__).read_text()], sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     root = CACHE / f"small-{key}"
     if not (root / "DONE").is_file():
@@ -112,7 +149,7 @@ def build_small_detector() -> SmallDetector:
         for stale in CACHE.glob("small-*"):  # models of older settings
             shutil.rmtree(stale, ignore_errors=True)
         os.replace(tmp, root)
-        synthetic.make_dataset(root, **DATASET)  # the lists hold absolute paths
+        _make_data(root)  # the lists hold absolute paths
         (root / "DONE").write_text(key)
     return SmallDetector(root, root / "small.cfg", root / "backup" / "small_final.weights",
                          root / "synth.names", DATASET["width"], DATASET["height"])

@@ -60,12 +60,14 @@ def zigzag(n: int, *, width: int = 96, height: int = 80, size: int = 28) -> list
 
 
 def two_tracks(n: int, *, width: int = 96, height: int = 80) -> list[list[Obj]]:
-    """A square moving right along the top and a disc moving left along the bottom,
-    2 px a frame: two ground-truth tracks with known ids."""
+    """A square crossing left to right along the top and a disc right to left along the
+    bottom, in equal steps that keep both wholly inside the frame: two ground-truth tracks
+    with known ids."""
     size = 24
+    travel = width - size - 4
     frames = []
     for i in range(n):
-        x1 = 2 + 2 * i
-        x2 = width - size - 2 - 2 * i
-        frames.append([Obj(1, 0, x1, 4, size), Obj(2, 1, x2, height - size - 4, size)])
+        step = round(i * travel / max(n - 1, 1))
+        frames.append([Obj(1, 0, 2 + step, 4, size),
+                       Obj(2, 1, width - size - 2 - step, height - size - 4, size)])
     return frames
