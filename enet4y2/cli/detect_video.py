@@ -102,8 +102,8 @@ def run(model: Any, args: list, *, thresh: float, nms: float,
                                       if r.source.name == result.source)
                         sink = sinks[result.source] = outputs.VideoSink(
                             paths[result.source], reader.fps,
-                            (result.width, result.height))
-                    sink.write(outputs.annotate(result))
+                            (result.width, result.height), render=outputs.annotate)
+                    sink.write(result)
                 view.advance()
         finally:
             view.stop()

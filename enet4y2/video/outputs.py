@@ -8,7 +8,9 @@ import math
 import os
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -86,11 +88,15 @@ def video_paths(sources: list[Source], out_dir: Path) -> dict[str, Path]:
 
 class VideoSink:
     """An mp4 (MPEG-4 video) written by a thread from a bounded queue; `close()`
-    finalises it and renames it into place (also after an error or Ctrl-C)."""
+    finalises it and renames it into place (also after an error or Ctrl-C). With
+    `render`, what is written is `render(item)`, made in the writer's thread (e.g.
+    `annotate`: drawing stays off the inference thread)."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int],
-                 queue_size: int = 16) -> None:
+                 queue_size: int = 16,
+                 render: Callable[[Any], np.ndarray] | None = None) -> None:
         self.path = path
+        self._render = render
         self.fps = fps if fps > 0 else DEFAULT_FPS
         self.size = size
         self.tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
@@ -108,22 +114,24 @@ class VideoSink:
         self._thread.start()
         self._closed = False
 
-    def write(self, image: np.ndarray) -> None:
-        """Queue one BGR frame (resized if the source changed size, e.g. a reconnect)."""
+    def write(self, item: Any) -> None:
+        """Queue one BGR frame, or what `render` makes one of; a frame of another size
+        (e.g. after a reconnect) is resized to the video's."""
         if self.error is not None:
             raise OutputError(f"{self.path}: {self.error}")
-        if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size)
-        self._queue.put(image)
+        self._queue.put(item)
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not _END:
             if self.error is not None:
                 continue
             try:
-                self._writer.write(item)
+                image = self._render(item) if self._render is not None else item
+                if (image.shape[1], image.shape[0]) != self.size:
+                    image = cv2.resize(image, self.size)
+                self._writer.write(image)
                 self.frames += 1
-            except cv2.error as exc:
+            except Exception as exc:  # cv2.error, a failed render: said by write/close
                 self.error = exc
 
     def close(self) -> Path | None:
