@@ -57,6 +57,14 @@ class Preempted(Exception):
     """USR1 came before darknet started: nothing to save, requeue at once."""
 
 
+class Terminated(Preempted):
+    """SIGTERM, SIGINT or SIGHUP came before darknet started: the job is being ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signal.Signals(signum).name} before darknet started")
+        self.signum = signum
+
+
 class StopAtSave(Reporter):
     """Passes everything to the CLI's reporter; after `request()` (USR1) stops darknet
     at a safe point: after its next save when that is near, else at once."""
@@ -78,6 +86,10 @@ class StopAtSave(Reporter):
         self.requested = False
         self.stop_after: int | None = None  # stop on the first line past this iteration
         self.stopped = False
+        self.running = False  # darknet runs (its supervisor forwards our signals to it)
+        self.ran = False  # darknet has run and ended
+        self.signalled: int | None = None  # SIGTERM/INT/HUP while darknet was not running
+        self.ending = False  # the job records its end: signals are only noted
 
     # -- the CLI's reporter ------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -93,11 +105,27 @@ class StopAtSave(Reporter):
         self.inner.bad_files(bad, written)
 
     def started(self, command: list[str], log: Path, max_batches: int) -> None:
+        if self.signalled:  # between two darknet runs (a warm-up step): do not start
+            raise Terminated(self.signalled)
+        if self.stopped:
+            raise Preempted(self.why)
         self.max_batches = max_batches
+        self.running = True
         self.inner.started(command, log, max_batches)
 
     def finished(self) -> None:
+        self.running, self.ran = False, True
         self.inner.finished()
+
+    def outside(self, signum: int) -> None:
+        """SIGTERM/SIGINT/SIGHUP while darknet is not running (while it runs, they are
+        forwarded to it): before darknet, the job ends here; after it, the job goes on
+        to record how darknet ended (Slurm signals every process of the job, so ours
+        may come just after darknet died of its own)."""
+        self.signalled = self.signalled or signum
+        if not self.ran and not self.ending:
+            self.ending = True  # a second one must not break the recording
+            raise Terminated(signum)
 
     def update(self, state: LogState, events: list) -> None:
         for event in events:
@@ -155,8 +183,12 @@ class StopAtSave(Reporter):
         if self.stopped:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            raise Preempted(why)  # darknet is not running: nothing to stop
+        if not self.running:
+            if not self.ran and not self.ending:
+                self.ending = True
+                raise Preempted(why)  # darknet has not started: nothing to stop
+            self.stopped, self.why = True, why  # between two darknet runs: no next one
+            return
         self.stopped = True
         self.inner.info(why)
         os.kill(os.getpid(), signal.SIGTERM)
@@ -243,6 +275,7 @@ def run_in_job(opts: TrainOptions, run_id: str, reporter: Reporter, *, margin: i
     end = None if left is None else time.monotonic() + left
     stopper = StopAtSave(reporter, save_interval(opts.data), margin, end)
     outcome = None
+    # the signals stay ours until the end is recorded (see StopAtSave.outside)
     with _signals(stopper, None if left is None else left - margin / 2):
         try:
             outcome = run(start, stopper, cwd)
@@ -253,14 +286,16 @@ def run_in_job(opts: TrainOptions, run_id: str, reporter: Reporter, *, margin: i
                                            "restart": restart, "outcome": "failed",
                                            "note": str(exc)})
             raise
-    code = summarise(outcome) if outcome is not None else 0
-    ended, note = _ending(outcome, stopper, requeue)
-    saved = newest_complete(saved_since(backup, opts.cfg, cfg, since))
-    runstate.append_event(backup, {
-        "event": "end", "run": run_id, "job": job, "restart": restart, "outcome": ended,
-        "note": note, "saved_iteration": saved.iteration if saved else None,
-        "iteration": outcome.result.state.last.iteration
-        if outcome is not None and outcome.result.state.last else None})
+        stopper.ending = True
+        code = summarise(outcome) if outcome is not None else 0
+        ended, note = _ending(outcome, stopper, requeue)
+        saved = newest_complete(saved_since(backup, opts.cfg, cfg, since))
+        runstate.append_event(backup, {
+            "event": "end", "run": run_id, "job": job, "restart": restart,
+            "outcome": ended, "note": note,
+            "saved_iteration": saved.iteration if saved else None,
+            "iteration": outcome.result.state.last.iteration
+            if outcome is not None and outcome.result.state.last else None})
     if ended == "requeued":
         return _requeue(backup, run_id, job, restart, reporter)
     if ended == "finished":
@@ -273,6 +308,9 @@ def _ending(outcome: Outcome | None, stopper: StopAtSave, requeue: bool
             ) -> tuple[str, str | None]:
     """How this job ended, and a note (pure over the outcome)."""
     if outcome is None:
+        if stopper.signalled:
+            name = signal.Signals(stopper.signalled).name
+            return "killed", f"signal {name} before darknet started"
         return ("requeued" if requeue else "stopped"), f"{stopper.why} before darknet started"
     result = outcome.result
     killed = killed_by(result)
@@ -339,9 +377,13 @@ def _note(log: Path, line: str) -> None:
 def _signals(stopper: StopAtSave, warn_in: float | None) -> Iterator[None]:
     """USR1 asks `stopper` to stop; so does SIGALRM `warn_in` seconds from now (our own
     warning, in case Slurm's USR1 does not come); after the request SIGALRM is the stop
-    deadline."""
+    deadline. SIGTERM, SIGINT and SIGHUP go to `stopper.outside` whenever darknet's
+    supervisor is not forwarding them."""
     old = {signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda *_: stopper.request()),
            signal.SIGALRM: signal.signal(signal.SIGALRM, lambda *_: stopper.alarm())}
+    for sig in proc.FORWARDED:  # darknet's supervisor forwards them while it runs
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            old[sig] = signal.signal(sig, lambda signum, _: stopper.outside(signum))
     if warn_in is not None:
         signal.setitimer(signal.ITIMER_REAL, max(warn_in, 1))
     try:

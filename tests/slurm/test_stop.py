@@ -5,6 +5,7 @@ darknet is stopped on the first line after its next save when that is near, at o
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
 
@@ -12,7 +13,7 @@ import pytest
 
 from enet4y2.log.events import Iteration
 from enet4y2.log.state import LogState
-from enet4y2.slurm.job import StopAtSave
+from enet4y2.slurm.job import StopAtSave, Terminated, _ending, _signals
 from enet4y2.train.session import Reporter
 
 
@@ -86,6 +87,7 @@ def test_the_deadline_caps_the_wait_for_a_save(terms):
 
 def test_without_iterations_the_deadline_stops_darknet(terms):
     stopper = StopAtSave(Said(), save_every=10, margin=1.5)  # budget 1 s
+    stopper.started([], None, 100)
     old = signal.signal(signal.SIGALRM, lambda *_: stopper.alarm())
     try:
         stopper.request()
@@ -95,3 +97,49 @@ def test_without_iterations_the_deadline_stops_darknet(terms):
     finally:
         signal.signal(signal.SIGALRM, old)
     assert terms == [signal.SIGTERM]
+
+
+def test_a_sigterm_before_darknet_ends_the_job_there():
+    stopper = StopAtSave(Said(), save_every=10, margin=60)
+    with _signals(stopper, None), pytest.raises(Terminated, match="signal SIGTERM before"):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler runs between bytecodes: here at the latest
+    assert stopper.signalled == signal.SIGTERM
+    assert _ending(None, stopper, requeue=True) == (
+        "killed", "signal SIGTERM before darknet started")  # Slurm requeues, not us
+
+
+def test_signals_after_darknet_ended_let_the_job_record_its_end():
+    """Slurm signals every process of the job: darknet may die of its SIGTERM before
+    ours arrives, once the supervisor stopped forwarding. Ours must not kill the job
+    before it has recorded how darknet ended; a second one neither."""
+    stopper = StopAtSave(Said(), save_every=10, margin=60)
+    with _signals(stopper, None):
+        stopper.started([], None, 100)
+        stopper.finished()
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(0.1)
+        recorded = True
+    assert recorded and stopper.signalled == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+
+
+def test_a_second_sigterm_while_recording_the_end_is_only_noted():
+    stopper = StopAtSave(Said(), save_every=10, margin=60)
+    with _signals(stopper, None):
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)  # while the job writes its end
+        time.sleep(0.1)
+    assert stopper.ending and stopper.signalled == signal.SIGTERM
+
+
+def test_no_darknet_step_starts_after_a_signal_between_steps():
+    stopper = StopAtSave(Said(), save_every=10, margin=60)
+    stopper.started([], None, 100)  # a warm-up step
+    stopper.finished()
+    stopper.outside(signal.SIGTERM)
+    with pytest.raises(Terminated):
+        stopper.started([], None, 200)
