@@ -152,10 +152,15 @@ def _free_udp_port() -> int:
 @pytest.mark.skipif(shutil.which("ffmpeg") is None,
                     reason="ffmpeg not installed (apt-get install ffmpeg)")
 def test_a_udp_mpegts_stream_from_ffmpeg(small_detector):
-    """UDP joins a stream already running: the sender repeats 3 s bursts until the
-    reader has ten frames (a loaded machine may take seconds to start it), then stops; the
-    reader says the stream ended once nothing came for its ?timeout."""
+    """UDP joins a stream already running: one sender streams until the reader has ten
+    frames (a loaded machine may take seconds to start it; one continuous stream, since a
+    reader that joined at the seam between two senders' streams could not open it), then
+    stops; the reader says the stream ended once nothing came for its ?timeout."""
     port = _free_udp_port()
+    sender = subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+         "testsrc=size=96x80:rate=25", "-t", "90", "-c:v", "mpeg2video", "-f", "mpegts",
+         f"udp://127.0.0.1:{port}?pkt_size=1316"], stdin=subprocess.DEVNULL)
     detect = subprocess.Popen(
         [sys.executable, "-m", "enet4y2", "detect",
          f"udp://127.0.0.1:{port}?timeout=4000000", *_model(small_detector), "--json"],
@@ -164,17 +169,16 @@ def test_a_udp_mpegts_stream_from_ffmpeg(small_detector):
     reader = threading.Thread(target=lambda: lines.extend(detect.stdout), daemon=True)
     reader.start()
     try:
-        for _ in range(20):
-            subprocess.run(
-                ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                 "testsrc=size=96x80:rate=25", "-t", "3", "-c:v", "mpeg2video", "-f",
-                 "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"], timeout=60, check=True)
-            if len(lines) >= 10 or detect.poll() is not None:
-                break
+        deadline = time.monotonic() + 80
+        while len(lines) < 10 and detect.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sender.terminate()
+        sender.wait(timeout=10)
         err = detect.stderr.read()
         detect.wait(timeout=60)
         reader.join(timeout=10)
     finally:
+        sender.kill()
         detect.kill()
     assert detect.returncode == 0, err
     records = _records("".join(lines))
